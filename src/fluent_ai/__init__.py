@@ -1,0 +1,106 @@
+"""fluent-ai: one fluent, typed API for LLM agents that runs offline out of the box.
+
+Importing the package is cheap: names are loaded on first use (PEP 562), so
+``import fluent_ai`` does not pay for httpx, pydantic or Jinja2 until they are needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "FluentAI": "fluent_ai.facade",
+    "Agent": "fluent_ai.agent.agent",
+    "AgentBuilder": "fluent_ai.agent.builder",
+    "Conversation": "fluent_ai.agent.agent",
+    "Reprompt": "fluent_ai.agent.loop",
+    "UserPrompt": "fluent_ai.agent.loop",
+    "Break": "fluent_ai.agent.loop",
+    "ChatStream": "fluent_ai.streams",
+    "Settings": "fluent_ai.config",
+    "Provider": "fluent_ai.providers.base",
+    "OpenAICompatibleProvider": "fluent_ai.providers.openai_compat",
+    "LocalProvider": "fluent_ai.providers.local",
+    "ScriptedModel": "fluent_ai.providers.scripted",
+    "FunctionModel": "fluent_ai.providers.scripted",
+    "Reply": "fluent_ai.providers.scripted",
+}
+for _module, _names in {
+    "fluent_ai.types": (
+        "ChatRequest ChatResult Chunk Done ErrorChunk ImagePart Message Role TextDelta "
+        "TextPart ThinkingDelta ToolCall ToolCallDelta Usage UsageChunk"
+    ),
+    "fluent_ai.errors": (
+        "AuthenticationError CircuitOpenError ConfigurationError ContextLengthError "
+        "FluentAIError InvalidParameterError InvalidRequestError MalformedResponseError "
+        "ModelNotFoundError PermissionDeniedError ProviderConnectionError ProviderError "
+        "RateLimitError RequestTimeoutError StreamInterruptedError"
+    ),
+}.items():
+    for _name in _names.split():
+        _EXPORTS[_name] = _module
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fluent_ai' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:
+    from fluent_ai.agent.agent import Agent, Conversation
+    from fluent_ai.agent.builder import AgentBuilder
+    from fluent_ai.agent.loop import Break, Reprompt, UserPrompt
+    from fluent_ai.config import Settings
+    from fluent_ai.errors import (
+        AuthenticationError,
+        CircuitOpenError,
+        ConfigurationError,
+        ContextLengthError,
+        FluentAIError,
+        InvalidParameterError,
+        InvalidRequestError,
+        MalformedResponseError,
+        ModelNotFoundError,
+        PermissionDeniedError,
+        ProviderConnectionError,
+        ProviderError,
+        RateLimitError,
+        RequestTimeoutError,
+        StreamInterruptedError,
+    )
+    from fluent_ai.facade import FluentAI
+    from fluent_ai.providers.base import Provider
+    from fluent_ai.providers.local import LocalProvider
+    from fluent_ai.providers.openai_compat import OpenAICompatibleProvider
+    from fluent_ai.providers.scripted import FunctionModel, Reply, ScriptedModel
+    from fluent_ai.streams import ChatStream
+    from fluent_ai.types import (
+        ChatRequest,
+        ChatResult,
+        Chunk,
+        Done,
+        ErrorChunk,
+        ImagePart,
+        Message,
+        Role,
+        TextDelta,
+        TextPart,
+        ThinkingDelta,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+        UsageChunk,
+    )

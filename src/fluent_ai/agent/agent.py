@@ -1,0 +1,199 @@
+"""Agents and their conversations: a turn renders the prompt, streams the model, keeps history.
+
+History is updated only when a turn completes: a failed or cancelled turn leaves the
+conversation exactly as it was, so the user can simply ask again.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from fluent_ai._sync import iterate_sync, run_sync
+from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
+from fluent_ai.engine import Engine, default_engine
+from fluent_ai.errors import InvalidParameterError
+from fluent_ai.providers.base import Provider
+from fluent_ai.runtime import Resolved, Runtime, get_runtime
+from fluent_ai.streams import ChatStream
+from fluent_ai.types import ChatRequest, ChatResult, Chunk, ContentPart, Message, Role
+
+if TYPE_CHECKING:
+    from fluent_ai.agent.loop import AskUser, TurnCallback
+
+__all__ = ["Agent", "Conversation", "TurnHandler", "UserInput"]
+
+TurnHandler = Callable[["Conversation", ChatResult], Awaitable[None] | None]
+UserInput = str | Message | Sequence[ContentPart]
+
+
+def _user_message(content: UserInput) -> Message:
+    if isinstance(content, Message):
+        return content
+    if isinstance(content, str):
+        return Message(Role.USER, content)
+    if isinstance(content, Sequence):
+        return Message(Role.USER, tuple(content))
+    raise InvalidParameterError(
+        "message", f"must be text, a Message or content parts, got {type(content).__name__}"
+    )
+
+
+class Agent:
+    """A configured assistant. ``chat`` talks in its default conversation."""
+
+    def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
+        self.config = config
+        self.runtime = runtime or get_runtime()
+        self.engine: Engine = default_engine()
+        self._resolved = self._resolve()
+        self._default = Conversation(self, config.history)
+
+    def _resolve(self) -> Resolved:
+        model = self.config.model
+        if isinstance(model, Provider):
+            name = getattr(model, "model_name", model.name)
+            return Resolved(model, str(name))
+        transport = None
+        if self.config.max_retries is not None or self.config.timeout is not None:
+            transport = self.runtime.transport_config(
+                max_retries=self.config.max_retries, timeout=self.config.timeout
+            )
+        return self.runtime.resolve(model, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.config.name!r}, model={self.model!r})"
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def model(self) -> str:
+        """The resolved ``provider:model`` spec."""
+        return self._resolved.spec
+
+    @property
+    def provider(self) -> Provider:
+        return self._resolved.provider
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        """The default conversation's messages so far."""
+        return self._default.history
+
+    def conversation(self, history: Sequence[HistoryItem] | None = None) -> Conversation:
+        """A new, independent conversation (seeded with the builder's history by default)."""
+        seed = self.config.history if history is None else tuple(history_of(history))
+        return Conversation(self, seed)
+
+    def chat(self, message: UserInput) -> ChatStream:
+        """Send ``message`` in the default conversation; iterate or await the result."""
+        return self._default.chat(message)
+
+    def chat_sync(self, message: UserInput) -> str:
+        """Blocking form of ``await agent.chat(message).text()``."""
+        return self._default.chat_sync(message)
+
+    def stream_sync(self, message: UserInput) -> Iterator[Chunk]:
+        """Blocking iteration over the chunks of ``agent.chat(message)``."""
+        return self._default.stream_sync(message)
+
+    async def chat_loop(
+        self,
+        first: UserInput,
+        on_turn: TurnCallback,
+        *,
+        ask_user: AskUser | None = None,
+        max_turns: int | None = None,
+    ) -> list[ChatResult]:
+        """Drive a multi-turn exchange; see :func:`fluent_ai.agent.loop.run_chat_loop`."""
+        return await self._default.chat_loop(
+            first, on_turn, ask_user=ask_user, max_turns=max_turns
+        )
+
+    def reset(self) -> None:
+        """Start the default conversation again from the builder's history."""
+        self._default = Conversation(self, self.config.history)
+
+
+class Conversation:
+    """A message history bound to an agent; each ``chat`` is one turn."""
+
+    def __init__(self, agent: Agent, history: Sequence[Message] = ()) -> None:
+        self.agent = agent
+        self._messages: list[Message] = list(history)
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        return tuple(self._messages)
+
+    def chat(self, message: UserInput) -> ChatStream:
+        user = _user_message(message)
+        agent = self.agent
+        config = agent.config
+
+        def source() -> AsyncIterator[Chunk]:
+            return agent.engine.run(
+                agent.provider, self._request(user), stream=config.stream
+            )
+
+        async def complete(result: ChatResult) -> None:
+            self._messages.append(user)
+            self._messages.append(Message.assistant(result.text, result.tool_calls))
+            for handler in config.on_turn:
+                outcome = handler(self, result)
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+        return ChatStream(
+            source,
+            model=agent.model,
+            on_chunk=config.on_chunk,
+            on_error=config.on_error,
+            on_complete=(complete,),
+        )
+
+    def _request(self, user: Message) -> ChatRequest:
+        agent = self.agent
+        config = agent.config
+        messages: list[Message] = []
+        if config.system is not None:
+            text = config.system.render(config.variables, agent=agent.name, model=agent.model)
+            messages.append(Message.system(text))
+        messages.extend(self._messages)
+        messages.append(user)
+        return ChatRequest(
+            model=agent._resolved.model,
+            messages=tuple(messages),
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            top_p=config.top_p,
+            stop=config.stop,
+            seed=config.seed,
+            extra=config.extra,
+        )
+
+    def chat_sync(self, message: UserInput) -> str:
+        return run_sync(self.chat(message).text(), alternative="await agent.chat(...).text()")
+
+    def stream_sync(self, message: UserInput) -> Iterator[Chunk]:
+        return iterate_sync(
+            aiter(self.chat(message)), alternative="async for chunk in agent.chat(...)"
+        )
+
+    async def chat_loop(
+        self,
+        first: UserInput,
+        on_turn: TurnCallback,
+        *,
+        ask_user: AskUser | None = None,
+        max_turns: int | None = None,
+    ) -> list[ChatResult]:
+        from fluent_ai.agent.loop import run_chat_loop
+
+        return await run_chat_loop(
+            self, first, on_turn, ask_user=ask_user, max_turns=max_turns
+        )
+

@@ -1,0 +1,192 @@
+"""The immutable fluent builder: every call checks its argument and returns a new builder.
+
+A wrong value fails at the call that set it (``.temperature(7)`` raises
+:class:`InvalidParameterError` naming ``temperature``), not later inside a request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fluent_ai.agent.prompt import PromptTemplate
+from fluent_ai.errors import ConfigurationError, InvalidParameterError
+from fluent_ai.providers.base import Provider
+from fluent_ai.streams import ChunkHandler, ErrorHandler
+from fluent_ai.types import Message, Role
+
+if TYPE_CHECKING:
+    from fluent_ai.agent.agent import Agent, TurnHandler
+    from fluent_ai.runtime import Runtime
+
+__all__ = ["AgentBuilder", "AgentConfig", "HistoryItem"]
+
+HistoryItem = Message | tuple[str, str] | Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """Everything an agent was built with; immutable and safe to share."""
+
+    name: str = "agent"
+    model: str | Provider | None = None
+    system: PromptTemplate | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    history: tuple[Message, ...] = ()
+    stream: bool = True
+    max_retries: int | None = None
+    timeout: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    on_chunk: tuple[ChunkHandler, ...] = ()
+    on_error: tuple[ErrorHandler, ...] = ()
+    on_turn: tuple[TurnHandler, ...] = ()
+
+
+def _number(parameter: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterError(parameter, f"must be a number, got {type(value).__name__}")
+    if math.isnan(value) or not low <= value <= high:
+        raise InvalidParameterError(parameter, f"must be between {low:g} and {high:g}, got {value}")
+    return float(value)
+
+
+def _integer(parameter: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(parameter, f"must be an integer, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise InvalidParameterError(parameter, f"must be {bound}, got {value}")
+    return value
+
+
+def _callable(parameter: str, value: Any) -> Any:
+    if not callable(value):
+        raise InvalidParameterError(parameter, f"must be callable, got {type(value).__name__}")
+    return value
+
+
+def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Message:
+    """A history entry given as a Message, a ``(role, text)`` pair or an OpenAI-style dict."""
+    try:
+        if isinstance(item, Message):
+            return item
+        if isinstance(item, tuple) and len(item) == 2:
+            return Message(Role(item[0]), str(item[1]))
+        if isinstance(item, Mapping):
+            return Message(Role(item["role"]), item.get("content") or "")
+    except (KeyError, ValueError) as exc:
+        raise InvalidParameterError(parameter, f"bad message {item!r}: {exc}") from None
+    raise InvalidParameterError(
+        parameter, f"expected Message, (role, text) or {{'role', 'content'}}, got {item!r}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBuilder:
+    """Configure an agent step by step; :meth:`build` returns the :class:`Agent`."""
+
+    config: AgentConfig = field(default_factory=AgentConfig)
+
+    def _with(self, **changes: Any) -> AgentBuilder:
+        return AgentBuilder(dataclasses.replace(self.config, **changes))
+
+    def model(self, spec: str | Provider) -> AgentBuilder:
+        """``provider:model`` (``openai:gpt-4o-mini``), ``local``, or a Provider instance."""
+        if isinstance(spec, Provider):
+            return self._with(model=spec)
+        if not isinstance(spec, str) or not spec.strip():
+            raise InvalidParameterError("model", f"must be a model spec or Provider, got {spec!r}")
+        from fluent_ai.runtime import check_spec
+
+        try:
+            check_spec(spec.strip())
+        except ConfigurationError as exc:
+            raise InvalidParameterError("model", exc.message) from None
+        return self._with(model=spec.strip())
+
+    def system_prompt(self, template: str) -> AgentBuilder:
+        """The system prompt; Jinja2 syntax (``{{ date }}``) is rendered at each turn."""
+        return self._with(system=PromptTemplate(template))
+
+    def variables(self, **values: Any) -> AgentBuilder:
+        """Values for the system prompt's template variables (merged with earlier ones)."""
+        return self._with(variables={**self.config.variables, **values})
+
+    def temperature(self, value: float) -> AgentBuilder:
+        return self._with(temperature=_number("temperature", value, 0.0, 2.0))
+
+    def max_tokens(self, value: int) -> AgentBuilder:
+        return self._with(max_tokens=_integer("max_tokens", value, 1, 1_000_000))
+
+    def top_p(self, value: float) -> AgentBuilder:
+        return self._with(top_p=_number("top_p", value, 0.0, 1.0))
+
+    def seed(self, value: int) -> AgentBuilder:
+        return self._with(seed=_integer("seed", value, 0))
+
+    def stop(self, *sequences: str) -> AgentBuilder:
+        """Stop generating at any of these strings (at most 4, as OpenAI allows)."""
+        if not 1 <= len(sequences) <= 4 or not all(isinstance(s, str) and s for s in sequences):
+            raise InvalidParameterError("stop", "give 1 to 4 non-empty strings")
+        return self._with(stop=tuple(sequences))
+
+    def conversation_history(self, *messages: HistoryItem) -> AgentBuilder:
+        """Seed the conversation: Messages, ``("user", "hi")`` pairs or role/content dicts."""
+        return self._with(history=self.config.history + tuple(to_message(m) for m in messages))
+
+    def streaming(self, enabled: bool = True) -> AgentBuilder:
+        """Ask the provider to stream (default) or to answer in one piece."""
+        if not isinstance(enabled, bool):
+            raise InvalidParameterError("streaming", "must be True or False")
+        return self._with(stream=enabled)
+
+    def max_retries(self, value: int) -> AgentBuilder:
+        return self._with(max_retries=_integer("max_retries", value, 0, 20))
+
+    def timeout(self, seconds: float) -> AgentBuilder:
+        """Seconds allowed between two reads from the provider."""
+        return self._with(timeout=_number("timeout", seconds, 0.001, 3600.0))
+
+    def extra_body(self, **fields: Any) -> AgentBuilder:
+        """Provider-specific request fields, sent as-is."""
+        return self._with(extra={**self.config.extra, **fields})
+
+    def on_chunk(self, handler: ChunkHandler) -> AgentBuilder:
+        """Called with every chunk, in order, before it reaches the consumer."""
+        return self._with(on_chunk=(*self.config.on_chunk, _callable("on_chunk", handler)))
+
+    def on_error(self, handler: ErrorHandler) -> AgentBuilder:
+        """Called once with the typed error when a turn fails."""
+        return self._with(on_error=(*self.config.on_error, _callable("on_error", handler)))
+
+    def on_conversation_turn(self, handler: TurnHandler) -> AgentBuilder:
+        """Called with ``(conversation, result)`` after each completed turn."""
+        handlers = (*self.config.on_turn, _callable("on_conversation_turn", handler))
+        return self._with(on_turn=handlers)
+
+    def build(self, runtime: Runtime | None = None) -> Agent:
+        """Resolve the model and return the agent; fails if the template lacks a variable."""
+        from fluent_ai.agent.agent import Agent
+
+        system = self.config.system
+        if system is not None:
+            missing = system.missing(self.config.variables)
+            if missing:
+                names = ", ".join(sorted(missing))
+                raise InvalidParameterError(
+                    "system_prompt", f"no value for template variable(s) {names}; "
+                    "pass them with .variables(...)"
+                )
+        return Agent(self.config, runtime)
+
+
+def history_of(messages: Iterable[HistoryItem]) -> list[Message]:
+    return [to_message(m) for m in messages]

@@ -1,0 +1,108 @@
+"""``fluent-ai chat``: one-shot (argument or piped stdin) or interactive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from fluent_ai.cli.errors import EXIT_USAGE, fail, reporting_errors, setup_logging
+
+if TYPE_CHECKING:
+    from fluent_ai.agent.agent import Agent
+
+__all__ = ["chat"]
+
+
+def chat(
+    prompt: str | None = typer.Argument(
+        None, help="The question. Without it: read stdin if piped, else start an interactive chat."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini (default: local "
+        "when no provider key is set)."
+    ),
+    system: str | None = typer.Option(None, "--system", "-s", help="System prompt."),
+    temperature: float | None = typer.Option(None, "--temperature", "-t", help="0 to 2."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Longest answer, in tokens."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Wait for the whole answer."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: text, model, finish_reason, usage."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
+) -> None:
+    """Ask a model a question and stream its answer."""
+    setup_logging(debug)
+    with reporting_errors(debug):
+        agent = _build_agent(model, system, temperature, max_tokens, stream=not no_stream)
+        if prompt is None and not sys.stdin.isatty():
+            prompt = sys.stdin.read().strip()
+            if not prompt:
+                raise fail("no prompt: stdin was empty", EXIT_USAGE)
+        if prompt is None:
+            from fluent_ai.cli.interactive import run_interactive
+
+            run_interactive(agent)
+            return
+        if not prompt.strip():
+            raise fail("the prompt is empty", EXIT_USAGE)
+        code = asyncio.run(_one_shot(agent, prompt, as_json=as_json))
+        if code:
+            raise typer.Exit(code)
+
+
+def _build_agent(
+    model: str | None,
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    *,
+    stream: bool,
+) -> Agent:
+    from fluent_ai.facade import FluentAI
+
+    builder = FluentAI.agent("cli").streaming(stream)
+    if model is not None:
+        builder = builder.model(model)
+    if system:
+        builder = builder.system_prompt(system)
+    if temperature is not None:
+        builder = builder.temperature(temperature)
+    if max_tokens is not None:
+        builder = builder.max_tokens(max_tokens)
+    return builder.build()
+
+
+async def _one_shot(agent: Agent, prompt: str, *, as_json: bool) -> int:
+    """Print the answer (tokens as they arrive, or JSON); return the exit code."""
+    from fluent_ai.types import ErrorChunk, TextDelta
+
+    try:
+        if as_json:
+            result = await agent.chat(prompt).result()
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            return 0
+        out = sys.stdout
+        printed = False
+        async for chunk in agent.chat(prompt):
+            if isinstance(chunk, TextDelta):
+                out.write(chunk.text)
+                out.flush()
+                printed = True
+            elif isinstance(chunk, ErrorChunk):
+                if printed:
+                    out.write("\n")
+                    out.flush()
+                raise chunk.error
+        out.write("\n" if printed else "")
+        out.flush()
+        return 0
+    finally:
+        from fluent_ai.facade import FluentAI
+
+        await FluentAI.aclose()
+
+

@@ -1,0 +1,79 @@
+"""The interactive chat: rich rendering, session history, Ctrl-C cancels, Ctrl-D leaves.
+
+Input is read on the main thread (so readline editing works and Ctrl-C raises at the
+prompt); each answer runs in an ``asyncio.Runner``, whose SIGINT handling cancels the
+answer's task: the stream's HTTP connection is released and, because a cancelled turn
+never completes, the conversation history stays as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.text import Text
+
+from fluent_ai.types import ErrorChunk, TextDelta
+
+if TYPE_CHECKING:
+    from fluent_ai.agent.agent import Agent
+
+__all__ = ["run_interactive"]
+
+_EXIT_WORDS = frozenset({"/exit", "/quit"})
+
+
+def run_interactive(agent: Agent, console: Console | None = None) -> None:
+    """Read questions until EOF (Ctrl-D) or ``/exit``; stream each answer."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 - enables line editing and history for input()
+
+    console = console or Console()
+    console.print(
+        Text.assemble(
+            ("fluent-ai chat", "bold"),
+            f" · {agent.model} · Ctrl-C cancels an answer, Ctrl-D or /exit leaves",
+        )
+    )
+    with asyncio.Runner() as runner:
+        try:
+            while True:
+                try:
+                    line = console.input("[bold cyan]you ›[/] ")
+                except KeyboardInterrupt:
+                    console.print()
+                    continue
+                except EOFError:
+                    console.print()
+                    return
+                question = line.strip()
+                if not question:
+                    continue
+                if question in _EXIT_WORDS:
+                    return
+                try:
+                    runner.run(_answer(agent, question, console))
+                except KeyboardInterrupt:
+                    console.print("[yellow]⏹ cancelled[/]")
+        finally:
+            from fluent_ai.facade import FluentAI
+
+            runner.run(FluentAI.aclose())
+
+
+async def _answer(agent: Agent, question: str, console: Console) -> None:
+    text = ""
+    with Live(Markdown(""), console=console, refresh_per_second=12, transient=False) as live:
+        async for chunk in agent.chat(question):
+            if isinstance(chunk, TextDelta):
+                text += chunk.text
+                live.update(Markdown(text))
+            elif isinstance(chunk, ErrorChunk):
+                live.update(Markdown(text))
+                live.stop()
+                console.print(f"[red]error:[/] {chunk.error}", markup=True, highlight=False)
+                return

@@ -1,0 +1,60 @@
+"""Settings: environment variables (``FLUENT_AI_*``) over ``$FLUENT_AI_HOME/config.toml``.
+
+Provider keys keep their conventional names (``OPENAI_API_KEY`` …) and are read where
+the provider is built, not stored here, so they never end up in a settings dump.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "default_home"]
+
+
+def default_home() -> Path:
+    """``$FLUENT_AI_HOME``, else ``~/.fluent-ai``."""
+    configured = os.environ.get("FLUENT_AI_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".fluent-ai"
+
+
+class Settings(BaseSettings):
+    """Everything configurable without code. Environment beats the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="FLUENT_AI_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data and config directory.")
+    model: str | None = Field(None, description="Default model spec, e.g. openai:gpt-4o-mini.")
+    local_model_path: str | None = Field(None, description="A GGUF file to use as `local`.")
+    local_context: int = Field(4096, ge=256, le=131072, description="Embedded model context.")
+    local_threads: int = Field(0, ge=0, le=512, description="CPU threads; 0 = all cores.")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: float = Field(120.0, gt=0, description="Seconds allowed between two reads.")
+    max_retries: int = Field(3, ge=0, le=20, description="Retries after a retryable failure.")
+    deadline: float = Field(300.0, gt=0, description="Seconds for a whole call, retries included.")
+    max_concurrency: int = Field(64, ge=1, description="Requests in flight per provider.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_home() / "config.toml")
+        return (init_settings, env_settings, toml)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-able values (for ``/config`` and debugging)."""
+        return {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}

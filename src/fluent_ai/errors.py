@@ -1,0 +1,149 @@
+"""The typed error hierarchy.
+
+Every failure a user can meet is one of these classes, so callers can ``except`` exactly
+what they can handle (a rate limit, a bad key) and let the rest surface. Messages never
+contain secrets: provider bodies are cut to a short excerpt before they are stored here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CircuitOpenError",
+    "ConfigurationError",
+    "ContextLengthError",
+    "FluentAIError",
+    "InvalidParameterError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "ModelNotFoundError",
+    "PermissionDeniedError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "StreamInterruptedError",
+    "excerpt",
+]
+
+_EXCERPT_LIMIT = 300
+
+
+def excerpt(text: str, limit: int = _EXCERPT_LIMIT) -> str:
+    """Cut ``text`` to one short line so an error message stays readable."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class FluentAIError(Exception):
+    """Base class of every error raised by fluent-ai."""
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(FluentAIError):
+    """The request cannot be sent as configured (missing key, unknown provider, bad value)."""
+
+
+class InvalidParameterError(ConfigurationError, ValueError):
+    """A builder or API argument is wrong; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+class ProviderError(FluentAIError):
+    """An upstream answered with an error, or could not be reached.
+
+    ``status`` is the HTTP status when there was one; ``body`` a short excerpt of what the
+    upstream said, never the whole (possibly huge) body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        body: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.status = status
+        self.body = excerpt(body)
+
+
+class AuthenticationError(ProviderError):
+    """The credentials were rejected (HTTP 401): wrong, expired or revoked key."""
+
+
+class PermissionDeniedError(ProviderError):
+    """The credentials are valid but not allowed to do this (HTTP 403)."""
+
+
+class ModelNotFoundError(ProviderError):
+    """The provider does not know the requested model (HTTP 404)."""
+
+
+class InvalidRequestError(ProviderError):
+    """The upstream rejected the request as malformed (HTTP 400/422)."""
+
+
+class ContextLengthError(InvalidRequestError):
+    """The prompt plus the requested output do not fit the model's context window."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (HTTP 429). ``retry_after`` is the wait the upstream asked for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = 429,
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, body=body)
+        self.retry_after = retry_after
+
+
+class RequestTimeoutError(ProviderError):
+    """The upstream did not answer within the configured connect, read or total timeout."""
+
+
+class ProviderConnectionError(ProviderError):
+    """The upstream could not be reached (refused, reset, DNS failure)."""
+
+
+class CircuitOpenError(ProviderError):
+    """Calls to this host are paused after repeated failures; ``retry_after`` says for how long."""
+
+    def __init__(self, message: str, *, provider: str | None = None, retry_after: float) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class MalformedResponseError(ProviderError):
+    """The upstream sent something that does not follow its protocol (bad JSON, bad frame)."""
+
+
+class StreamInterruptedError(ProviderError):
+    """A stream ended before it was complete. ``partial_text`` holds what had arrived."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.partial_text = partial_text

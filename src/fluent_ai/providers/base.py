@@ -1,0 +1,111 @@
+"""What every provider implements, and the assembly of a result from chunks."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable
+
+from fluent_ai.types import (
+    ChatRequest,
+    ChatResult,
+    Chunk,
+    Done,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageChunk,
+)
+
+__all__ = ["Provider", "ResultBuilder", "chunks_of"]
+
+
+class Provider(abc.ABC):
+    """One wire protocol (or an in-process model) that answers chat requests.
+
+    ``stream`` yields text, thinking, tool-call and usage chunks and ends with
+    :class:`Done`; it *raises* typed errors (the caller turns them into an error chunk).
+    ``complete`` does the same call without streaming; the default collects ``stream``.
+    """
+
+    #: Short name used in model specs (``openai`` in ``openai:gpt-4o-mini``) and errors.
+    name: str = "provider"
+
+    @abc.abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Send ``request`` and yield the answer as it arrives."""
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        """Send ``request`` and return the whole answer."""
+        builder = ResultBuilder(request.model)
+        async for chunk in self.stream(request):
+            builder.add(chunk)
+        return builder.result()
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release resources held by this provider (connections, loaded weights)."""
+
+
+class ResultBuilder:
+    """Accumulates chunks into a :class:`ChatResult` (text, tool calls, usage)."""
+
+    __slots__ = ("_model", "_parts", "_thinking", "_tools", "finish_reason", "usage")
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._parts: list[str] = []
+        self._thinking: list[str] = []
+        self._tools: dict[int, list[str]] = {}
+        self.finish_reason = ""
+        self.usage = Usage()
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, chunk: Chunk) -> None:
+        if isinstance(chunk, TextDelta):
+            self._parts.append(chunk.text)
+        elif isinstance(chunk, ThinkingDelta):
+            self._thinking.append(chunk.text)
+        elif isinstance(chunk, ToolCallDelta):
+            slot = self._tools.setdefault(chunk.index, ["", "", ""])
+            if chunk.id:
+                slot[0] = chunk.id
+            if chunk.name:
+                slot[1] += chunk.name
+            slot[2] += chunk.arguments
+        elif isinstance(chunk, UsageChunk):
+            self.usage = chunk.usage
+        elif isinstance(chunk, Done):
+            self.finish_reason = chunk.finish_reason
+            if chunk.model:
+                self._model = chunk.model
+
+    def result(self) -> ChatResult:
+        calls = tuple(
+            ToolCall(id=slot[0] or f"call_{index}", name=slot[1], arguments=slot[2] or "{}")
+            for index, slot in sorted(self._tools.items())
+        )
+        return ChatResult(
+            text=self.text,
+            model=self._model,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            tool_calls=calls,
+            thinking="".join(self._thinking),
+        )
+
+
+def chunks_of(result: ChatResult) -> Iterable[Chunk]:
+    """The chunks a stream of ``result`` would have carried (for non-streamed calls)."""
+    if result.thinking:
+        yield ThinkingDelta(result.thinking)
+    if result.text:
+        yield TextDelta(result.text)
+    for index, call in enumerate(result.tool_calls):
+        yield ToolCallDelta(index, call.id, call.name, call.arguments)
+    yield UsageChunk(result.usage)
+    yield Done(result.finish_reason, result.model)
+

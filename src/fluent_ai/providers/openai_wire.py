@@ -1,0 +1,303 @@
+"""The OpenAI Chat Completions wire format: request bodies, answers, errors.
+
+Kept apart from the client so the server side (our own OpenAI-compatible API) and
+every OpenAI-compatible host share one reading of the format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fluent_ai.errors import (
+    ContextLengthError,
+    FluentAIError,
+    MalformedResponseError,
+    ProviderError,
+    RateLimitError,
+    StreamInterruptedError,
+    excerpt,
+)
+from fluent_ai.transport.http import ErrorMapper
+from fluent_ai.transport.retry import parse_retry_after
+from fluent_ai.transport.status import error_for_status, looks_like_context_overflow
+from fluent_ai.types import (
+    ChatRequest,
+    ChatResult,
+    Chunk,
+    Done,
+    ImagePart,
+    Message,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageChunk,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "StreamState",
+    "build_body",
+    "error_from_payload",
+    "map_http_error",
+    "message_to_wire",
+    "parse_completion",
+    "parse_usage",
+]
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """One :class:`Message` as a Chat Completions message object."""
+    wire: dict[str, Any] = {"role": message.role.value}
+    if isinstance(message.content, str):
+        wire["content"] = message.content
+    else:
+        parts: list[dict[str, Any]] = []
+        for part in message.content:
+            if isinstance(part, TextPart):
+                parts.append({"type": "text", "text": part.text})
+            elif isinstance(part, ImagePart):
+                image: dict[str, Any] = {"url": part.url}
+                if part.detail:
+                    image["detail"] = part.detail
+                parts.append({"type": "image_url", "image_url": image})
+        wire["content"] = parts
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in message.tool_calls
+        ]
+        if not message.content:
+            wire["content"] = None
+    if message.tool_call_id is not None:
+        wire["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        wire["name"] = message.name
+    return wire
+
+
+def build_body(
+    request: ChatRequest, *, stream: bool, max_tokens_field: str = "max_tokens"
+) -> dict[str, Any]:
+    """The JSON body of a Chat Completions request."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": [message_to_wire(m) for m in request.messages],
+    }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body[max_tokens_field] = request.max_tokens
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if request.tools:
+        body["tools"] = [dict(t) for t in request.tools]
+    body.update(request.extra)
+    return body
+
+
+def parse_usage(raw: Any) -> Usage:
+    """Token counts from a ``usage`` object (missing fields count as zero)."""
+    if not isinstance(raw, Mapping):
+        return Usage()
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else 0
+    return Usage(
+        input_tokens=_int(raw.get("prompt_tokens")),
+        output_tokens=_int(raw.get("completion_tokens")),
+        cached_input_tokens=_int(cached),
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def parse_completion(data: Any, *, provider: str, model: str) -> ChatResult:
+    """A non-streamed ``chat.completion`` object as a :class:`ChatResult`."""
+    if isinstance(data, Mapping) and "error" in data:
+        raise error_from_payload(data["error"], provider=provider)
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise MalformedResponseError(
+            f"{provider}: answer has no choices[0].message",
+            provider=provider,
+            body=json.dumps(data)[:300],
+        ) from exc
+    calls = tuple(
+        ToolCall(
+            id=str(call.get("id") or f"call_{i}"),
+            name=str(call.get("function", {}).get("name", "")),
+            arguments=str(call.get("function", {}).get("arguments") or "{}"),
+        )
+        for i, call in enumerate(message.get("tool_calls") or ())
+    )
+    reported = data.get("model") or model
+    return ChatResult(
+        text=message.get("content") or "",
+        model=f"{provider}:{reported}",
+        finish_reason=choice.get("finish_reason") or "stop",
+        usage=parse_usage(data.get("usage")),
+        tool_calls=calls,
+        thinking=message.get("reasoning_content") or "",
+    )
+
+
+def error_from_payload(
+    payload: Any, *, provider: str, status: int | None = None
+) -> FluentAIError:
+    """An ``{"error": ...}`` object met inside a stream or a 200 answer."""
+    if isinstance(payload, Mapping):
+        message = str(payload.get("message") or payload)
+        code = str(payload.get("code") or payload.get("type") or "")
+    else:
+        message, code = str(payload), ""
+    text = f"{provider}: {message}"
+    if "rate_limit" in code or status == 429:
+        return RateLimitError(text, provider=provider, body=code)
+    if "context_length" in code or looks_like_context_overflow(message):
+        return ContextLengthError(text, provider=provider, status=status, body=code)
+    return ProviderError(text, provider=provider, status=status, body=code)
+
+
+def map_http_error(provider: str) -> ErrorMapper:
+    """An error mapper for :class:`HttpTransport` that reads OpenAI-style error bodies."""
+
+    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+        message = _error_message(body)
+        retry_after: float | None = None
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            try:
+                retry_after = max(0.0, float(millis) / 1000.0)
+            except ValueError:
+                retry_after = None
+        if retry_after is None:
+            retry_after = parse_retry_after(headers.get("retry-after"))
+        return error_for_status(
+            status, message, provider=provider, body=body, retry_after=retry_after
+        )
+
+    return mapper
+
+
+def _error_message(body: str) -> str:
+    """The human message inside an error body, whatever shape the host uses."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return " ".join(body.split())[:200]
+    if isinstance(data, Mapping):
+        error = data.get("error", data)
+        if isinstance(error, Mapping):
+            for key in ("message", "detail", "msg"):
+                if error.get(key):
+                    return str(error[key])[:500]
+        elif isinstance(error, str):
+            return error[:500]
+        if isinstance(data.get("detail"), str):
+            return str(data["detail"])[:500]
+    return " ".join(body.split())[:200]
+
+
+class StreamState:
+    """Reads ``chat.completion.chunk`` payloads one by one into our chunk kinds.
+
+    Shared by the HTTP client (payloads decoded from SSE) and the embedded model (payloads
+    handed over as dicts), so both read the format the same way.
+    """
+
+    __slots__ = ("finish_reason", "model", "provider", "usage")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self.provider = provider
+        self.model = model
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    def decode(self, data: str) -> Any:
+        """Parse one frame's JSON text (a malformed frame is a typed error)."""
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise MalformedResponseError(
+                f"{self.provider}: malformed stream frame: {excerpt(data, 120)}",
+                provider=self.provider,
+                body=data,
+            ) from exc
+
+    def feed(self, payload: Any) -> list[Chunk]:
+        """The chunks carried by one payload."""
+        if not isinstance(payload, dict):
+            raise MalformedResponseError(
+                f"{self.provider}: stream frame is not an object: {excerpt(str(payload), 120)}",
+                provider=self.provider,
+            )
+        if "error" in payload:
+            error = payload["error"]
+            status = error.get("code") if isinstance(error, dict) else None
+            raise error_from_payload(
+                error, provider=self.provider, status=status if isinstance(status, int) else None
+            )
+        if payload.get("model"):
+            self.model = payload["model"]
+        usage = payload.get("usage")
+        if usage:
+            self.usage = parse_usage(usage)
+        chunks: list[Chunk] = []
+        for choice in payload.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if delta:
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if reasoning:
+                    chunks.append(ThinkingDelta(reasoning))
+                content = delta.get("content")
+                if content:
+                    chunks.append(TextDelta(content))
+                for call in delta.get("tool_calls") or ():
+                    function = call.get("function") or {}
+                    chunks.append(
+                        ToolCallDelta(
+                            index=call.get("index", 0),
+                            id=call.get("id"),
+                            name=function.get("name"),
+                            arguments=function.get("arguments") or "",
+                        )
+                    )
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return chunks
+
+    def finish(self, *, saw_done_marker: bool) -> list[Chunk]:
+        """The closing chunks; a stream with neither ``[DONE]`` nor a finish reason was cut."""
+        if not saw_done_marker and self.finish_reason is None:
+            raise StreamInterruptedError(
+                f"{self.provider}: stream ended before the answer was complete",
+                provider=self.provider,
+            )
+        chunks: list[Chunk] = []
+        if self.usage is not None:
+            chunks.append(UsageChunk(self.usage))
+        chunks.append(Done(self.finish_reason or "stop", f"{self.provider}:{self.model}"))
+        return chunks

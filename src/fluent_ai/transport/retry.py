@@ -1,0 +1,83 @@
+"""When to retry, and how long to wait.
+
+Exponential backoff with full jitter (AWS architecture blog: the delay is uniform in
+``[0, min(cap, base * 2**attempt)]``), except that a ``Retry-After`` from the upstream
+wins: it is what the server asked for. Every wait is bounded by the policy's total
+deadline, so a caller always gets an answer or an error within a known time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+from fluent_ai.errors import (
+    FluentAIError,
+    ProviderConnectionError,
+    ProviderError,
+    RateLimitError,
+    RequestTimeoutError,
+)
+
+__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "is_retryable", "parse_retry_after"]
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+_NOT_RETRYABLE_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        current = time.time() if now is None else now
+        seconds = when.timestamp() - current
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def is_retryable(error: FluentAIError) -> bool:
+    """Whether sending the same request again can succeed."""
+    if isinstance(error, RateLimitError):
+        return not any(code in error.body for code in _NOT_RETRYABLE_CODES)
+    if isinstance(error, ProviderConnectionError | RequestTimeoutError):
+        return True
+    if isinstance(error, ProviderError) and error.status is not None:
+        return error.status in RETRYABLE_STATUS or error.status >= 500
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many times to retry and within which total time.
+
+    ``max_retries`` counts retries, not attempts: 3 means up to 4 requests.
+    ``deadline`` (seconds) bounds the whole call including every wait.
+    """
+
+    max_retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    deadline: float = 300.0
+
+    def delay(self, attempt: int, error: FluentAIError) -> float:
+        """The wait before retry number ``attempt`` (0-based) after ``error``."""
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after >= 0:
+            return min(float(retry_after), self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not cryptography
