@@ -27,9 +27,7 @@ def _portal() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(
-                target=loop.run_forever, name="fluent-ai-sync", daemon=True
-            )
+            thread = threading.Thread(target=loop.run_forever, name="fluent-ai-sync", daemon=True)
             thread.start()
             _loop = loop
         return _loop
@@ -40,9 +38,7 @@ def _refuse_inside_loop(alternative: str) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise RuntimeError(
-        f"this is the blocking form; inside async code use {alternative} instead"
-    )
+    raise RuntimeError(f"this is the blocking form; inside async code use {alternative} instead")
 
 
 def run_sync(coro: Coroutine[Any, Any, T], *, alternative: str = "the async method") -> T:
@@ -63,9 +59,7 @@ def run_sync(coro: Coroutine[Any, Any, T], *, alternative: str = "the async meth
         raise
 
 
-def iterate_sync(
-    aiter: AsyncIterator[T], *, alternative: str = "async for"
-) -> Iterator[T]:
+def iterate_sync(aiter: AsyncIterator[T], *, alternative: str = "async for") -> Iterator[T]:
     """Iterate an async iterator from sync code, one item at a time."""
     _refuse_inside_loop(alternative)
     loop = _portal()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(120.0, gt=0, description="Seconds allowed between two reads.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries after a retryable failure.")
+    retry_base_delay: float = Field(
+        0.5, gt=0, le=60, description="First backoff step in seconds (doubles, full jitter)."
+    )
     deadline: float = Field(300.0, gt=0, description="Seconds for a whole call, retries included.")
     max_concurrency: int = Field(64, ge=1, description="Requests in flight per provider.")
 

@@ -68,12 +68,16 @@ class Runtime:
             timeouts=Timeouts(connect=s.connect_timeout, read=timeout or s.read_timeout),
             retry=RetryPolicy(
                 max_retries=s.max_retries if max_retries is None else max_retries,
+                base_delay=s.retry_base_delay,
+                max_delay=max(s.retry_base_delay, 8.0),
                 deadline=s.deadline,
             ),
             max_concurrency=s.max_concurrency,
         )
 
-    def resolve(self, spec: str | None = None, *, transport: TransportConfig | None = None) -> Resolved:
+    def resolve(
+        self, spec: str | None = None, *, transport: TransportConfig | None = None
+    ) -> Resolved:
         """The provider and model for ``spec`` (the default model when ``None``)."""
         spec = (spec or self.default_model()).strip()
         check_spec(spec)
@@ -83,14 +87,10 @@ class Runtime:
         preset = PRESETS[name]
         model = model or preset.default_model or ""
         if not model:
-            raise ConfigurationError(
-                f"{name} needs a model name: use {name}:MODEL", provider=name
-            )
+            raise ConfigurationError(f"{name} needs a model name: use {name}:MODEL", provider=name)
         key = preset.resolve_key(self.env)
         if preset.key_required and not key:
-            raise ConfigurationError(
-                f"no API key for {name}: set {preset.key_env}", provider=name
-            )
+            raise ConfigurationError(f"no API key for {name}: set {preset.key_env}", provider=name)
         provider = OpenAICompatibleProvider(
             name=name,
             base_url=preset.resolve_base_url(self.env),
@@ -109,9 +109,10 @@ class Runtime:
                     f"or local (the embedded {DEFAULT_LOCAL_MODEL}), got local:{model}",
                     provider="local",
                 )
+        elif s.local_model_path:
+            path = Path(s.local_model_path).expanduser()
         else:
-            path = Path(s.local_model_path).expanduser() if s.local_model_path else None
-            path = path or find_default_gguf()
+            path = find_default_gguf()
         config = LocalModelConfig(str(path), context=s.local_context, threads=s.local_threads)
         provider = LocalProvider(config)
         return Resolved(provider, provider.model_name)
@@ -128,7 +129,9 @@ def check_spec(spec: str) -> None:
     if sep:
         close = difflib.get_close_matches(name, KNOWN_PROVIDERS, n=1)
         hint = f"; did you mean {close[0]}:{spec.partition(':')[2]}?" if close else ""
-        raise ConfigurationError(f"unknown provider {name!r} in model {spec!r}{hint} (known: {known})")
+        raise ConfigurationError(
+            f"unknown provider {name!r} in model {spec!r}{hint} (known: {known})"
+        )
     raise ConfigurationError(
         f"model {spec!r} needs a provider prefix, e.g. openai:{spec} (providers: {known})"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic, TypeVar
 
@@ -133,6 +133,7 @@ class ChatStream:
         self._on_error = on_error
         self._on_complete = on_complete
         self._started = False
+        self._iterator: AsyncGenerator[Chunk, None] | None = None
         self._result: ChatResult | None = None
         self._error: FluentAIError | None = None
 
@@ -145,12 +146,19 @@ class ChatStream:
         if self._started:
             raise RuntimeError("a ChatStream can be consumed only once")
         self._started = True
-        return self._run()
+        self._iterator = self._run()
+        return self._iterator
 
-    async def _run(self) -> AsyncIterator[Chunk]:
+    async def aclose(self) -> None:
+        """Stop the stream now (after a ``break``): releases its connection at once."""
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def _run(self) -> AsyncGenerator[Chunk, None]:
         builder = self._builder
-        source = self._source()
+        source: AsyncIterator[Chunk] | None = None
         try:
+            source = self._source()  # may fail (e.g. the system prompt cannot render)
             async for chunk in source:
                 builder.add(chunk)
                 for handler in self._on_chunk:

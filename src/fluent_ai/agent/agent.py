@@ -17,7 +17,16 @@ from fluent_ai.errors import InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.runtime import Resolved, Runtime, get_runtime
 from fluent_ai.streams import ChatStream
-from fluent_ai.types import ChatRequest, ChatResult, Chunk, ContentPart, Message, Role
+from fluent_ai.types import (
+    ChatRequest,
+    ChatResult,
+    Chunk,
+    ContentPart,
+    ImagePart,
+    Message,
+    Role,
+    TextPart,
+)
 
 if TYPE_CHECKING:
     from fluent_ai.agent.loop import AskUser, TurnCallback
@@ -34,9 +43,11 @@ def _user_message(content: UserInput) -> Message:
     if isinstance(content, str):
         return Message(Role.USER, content)
     if isinstance(content, Sequence):
-        return Message(Role.USER, tuple(content))
+        parts = tuple(p for p in content if isinstance(p, TextPart | ImagePart))
+        if parts and len(parts) == len(content):
+            return Message(Role.USER, parts)
     raise InvalidParameterError(
-        "message", f"must be text, a Message or content parts, got {type(content).__name__}"
+        "message", f"must be text, a Message or content parts, got {content!r:.80}"
     )
 
 
@@ -109,9 +120,7 @@ class Agent:
         max_turns: int | None = None,
     ) -> list[ChatResult]:
         """Drive a multi-turn exchange; see :func:`fluent_ai.agent.loop.run_chat_loop`."""
-        return await self._default.chat_loop(
-            first, on_turn, ask_user=ask_user, max_turns=max_turns
-        )
+        return await self._default.chat_loop(first, on_turn, ask_user=ask_user, max_turns=max_turns)
 
     def reset(self) -> None:
         """Start the default conversation again from the builder's history."""
@@ -135,9 +144,7 @@ class Conversation:
         config = agent.config
 
         def source() -> AsyncIterator[Chunk]:
-            return agent.engine.run(
-                agent.provider, self._request(user), stream=config.stream
-            )
+            return agent.engine.run(agent.provider, self._request(user), stream=config.stream)
 
         async def complete(result: ChatResult) -> None:
             self._messages.append(user)
@@ -193,7 +200,4 @@ class Conversation:
     ) -> list[ChatResult]:
         from fluent_ai.agent.loop import run_chat_loop
 
-        return await run_chat_loop(
-            self, first, on_turn, ask_user=ask_user, max_turns=max_turns
-        )
-
+        return await run_chat_loop(self, first, on_turn, ask_user=ask_user, max_turns=max_turns)

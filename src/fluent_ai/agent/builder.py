@@ -172,8 +172,19 @@ class AgentBuilder:
         handlers = (*self.config.on_turn, _callable("on_conversation_turn", handler))
         return self._with(on_turn=handlers)
 
+    async def abuild(self, runtime: Runtime | None = None) -> Agent:
+        """:meth:`build` from async code: settings files and model paths are read in a
+        worker thread, so the event loop never waits on the disk."""
+        import asyncio
+
+        return await asyncio.to_thread(self.build, runtime)
+
     def build(self, runtime: Runtime | None = None) -> Agent:
-        """Resolve the model and return the agent; fails if the template lacks a variable."""
+        """Resolve the model and return the agent; fails if the template lacks a variable.
+
+        The first build of a process reads settings (environment, config file); inside a
+        running event loop prefer ``await builder.abuild()``.
+        """
         from fluent_ai.agent.agent import Agent
 
         system = self.config.system
@@ -182,8 +193,8 @@ class AgentBuilder:
             if missing:
                 names = ", ".join(sorted(missing))
                 raise InvalidParameterError(
-                    "system_prompt", f"no value for template variable(s) {names}; "
-                    "pass them with .variables(...)"
+                    "system_prompt",
+                    f"no value for template variable(s) {names}; pass them with .variables(...)",
                 )
         return Agent(self.config, runtime)
 

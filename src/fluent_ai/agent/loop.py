@@ -51,7 +51,7 @@ class Break:
 
 LoopAction: TypeAlias = Reprompt | UserPrompt | Break
 TurnCallback = Callable[["Conversation", ChatResult], "LoopAction | Awaitable[LoopAction]"]
-AskUser = Callable[[str], "str | None | Awaitable[str | None]"]
+AskUser = Callable[[str], "str | Awaitable[str | None] | None"]
 
 
 class LoopLimitError(FluentAIError):
@@ -100,6 +100,4 @@ async def run_chat_loop(
                 return results
             message = answer
         else:
-            raise TypeError(
-                f"on_turn must return Reprompt, UserPrompt or Break, got {action!r}"
-            )
+            raise TypeError(f"on_turn must return Reprompt, UserPrompt or Break, got {action!r}")

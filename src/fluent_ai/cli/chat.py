@@ -22,8 +22,11 @@ def chat(
         None, help="The question. Without it: read stdin if piped, else start an interactive chat."
     ),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini (default: local "
-        "when no provider key is set)."
+        None,
+        "--model",
+        "-m",
+        help="provider:model, e.g. openai:gpt-4o-mini (default: local "
+        "when no provider key is set).",
     ),
     system: str | None = typer.Option(None, "--system", "-s", help="System prompt."),
     temperature: float | None = typer.Option(None, "--temperature", "-t", help="0 to 2."),
@@ -104,5 +107,3 @@ async def _one_shot(agent: Agent, prompt: str, *, as_json: bool) -> int:
         from fluent_ai.facade import FluentAI
 
         await FluentAI.aclose()
-
-

@@ -53,4 +53,6 @@ def reporting_errors(debug: bool) -> Iterator[None]:
     except Exception as exc:
         if debug:
             raise
-        raise fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)") from None
+        raise fail(
+            f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+        ) from None

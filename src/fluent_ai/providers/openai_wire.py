@@ -162,9 +162,7 @@ def parse_completion(data: Any, *, provider: str, model: str) -> ChatResult:
     )
 
 
-def error_from_payload(
-    payload: Any, *, provider: str, status: int | None = None
-) -> FluentAIError:
+def error_from_payload(payload: Any, *, provider: str, status: int | None = None) -> FluentAIError:
     """An ``{"error": ...}`` object met inside a stream or a 200 answer."""
     if isinstance(payload, Mapping):
         message = str(payload.get("message") or payload)

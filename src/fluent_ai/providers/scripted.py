@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fluent_ai.errors import ConfigurationError, FluentAIError
@@ -104,8 +104,7 @@ class ScriptedModel(Provider):
         self.requests.append(request)
         if index >= len(self.replies):
             raise ConfigurationError(
-                f"ScriptedModel ran out of replies: call {index + 1}, "
-                f"{len(self.replies)} scripted",
+                f"ScriptedModel ran out of replies: call {index + 1}, {len(self.replies)} scripted",
                 provider=self.name,
             )
         async for chunk in _play(self.replies[index], request, f"{self.name}:{self.model_name}"):

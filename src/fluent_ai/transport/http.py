@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -109,7 +109,7 @@ class HttpTransport:
                 attempt += 1
                 await asyncio.sleep(wait)
 
-    async def stream_sse(self, path: str, body: Any) -> AsyncIterator[SSEEvent]:
+    async def stream_sse(self, path: str, body: Any) -> AsyncGenerator[SSEEvent, None]:
         """POST ``body`` and yield the server-sent events of the answer."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.retry.deadline
@@ -153,7 +153,7 @@ class HttpTransport:
 
     async def _stream_attempt(
         self, path: str, body: Any, deadline: float
-    ) -> AsyncIterator[SSEEvent]:
+    ) -> AsyncGenerator[SSEEvent, None]:
         import httpx
 
         client = self._pool.client(self.base_url, self.config.timeouts)

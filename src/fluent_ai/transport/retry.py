@@ -80,4 +80,4 @@ class RetryPolicy:
         if isinstance(retry_after, int | float) and retry_after >= 0:
             return min(float(retry_after), self.max_retry_after)
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        return random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not cryptography
+        return random.uniform(0.0, ceiling)

@@ -44,6 +44,8 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume ``chunk`` and return every event it completed."""
         events: list[SSEEvent] = []
+        if not chunk:
+            return events
         buf = self._buffer
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
@@ -111,7 +113,7 @@ class SSEDecoder:
             if "\x00" not in value:
                 self._id = value
         elif name == "retry":
-            if value.isdigit():
+            if value.isascii() and value.isdigit():
                 self._retry = int(value)
         return None
 

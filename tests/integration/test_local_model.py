@@ -1,0 +1,75 @@
+"""The real embedded model (SmolLM2-135M-Instruct via xllamacpp), kept short."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fluent_ai import FluentAI
+from fluent_ai.errors import ContextLengthError
+from fluent_ai.providers.local import active_generations
+from fluent_ai.types import Done, TextDelta, UsageChunk
+
+pytestmark = pytest.mark.integration
+
+
+async def test_local_model_streams_a_real_answer() -> None:
+    agent = FluentAI.agent("local").model("local").max_tokens(24).temperature(0).build()
+    chunks = [c async for c in agent.chat("What is 2 + 2?")]
+    texts = [c.text for c in chunks if isinstance(c, TextDelta)]
+    assert len(texts) >= 3, "the answer arrives token by token"
+    answer = "".join(texts)
+    assert len(answer.split()) >= 3
+    assert "4" in answer
+    usage = next(c for c in chunks if isinstance(c, UsageChunk)).usage
+    assert 0 < usage.output_tokens <= 24
+    done = chunks[-1]
+    assert isinstance(done, Done)
+    assert done.model == "local:smollm2-135m-instruct"
+    assert done.finish_reason in {"stop", "length"}
+
+
+async def test_local_model_honours_stop_and_keeps_history() -> None:
+    agent = FluentAI.agent("local").model("local").max_tokens(40).temperature(0).build()
+    first = await agent.chat("Count from 1 to 10, separated by commas.").result()
+    assert first.text
+    stopped = (
+        FluentAI.agent("local").model("local").max_tokens(40).temperature(0).stop("5").build()
+    )
+    text = await stopped.chat("Count from 1 to 10, separated by commas.").text()
+    assert "5" not in text and "6" not in text
+    assert len(agent.history) == 2
+
+
+async def test_cancelling_stops_local_generation() -> None:
+    agent = FluentAI.agent("local").model("local").max_tokens(2000).temperature(0.8).build()
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for chunk in agent.chat("Write a very long story about the sea."):
+            if isinstance(chunk, TextDelta):
+                received.append(chunk.text)
+
+    task = asyncio.create_task(consume())
+    while len(received) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(500):
+        if active_generations() == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert active_generations() == 0, "generation thread kept running after cancellation"
+    assert agent.history == ()
+
+
+async def test_prompt_beyond_context_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUENT_AI_LOCAL_CONTEXT", "256")
+    from fluent_ai.runtime import reset_runtime
+
+    reset_runtime()
+    agent = FluentAI.agent("local").model("local").max_tokens(8).build()
+    with pytest.raises(ContextLengthError, match="context"):
+        await agent.chat("word " * 600).text()
