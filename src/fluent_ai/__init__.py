@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "Reprompt": "fluent_ai.agent.loop",
     "UserPrompt": "fluent_ai.agent.loop",
     "Break": "fluent_ai.agent.loop",
+    "LoopLimitError": "fluent_ai.agent.loop",
     "ChatStream": "fluent_ai.streams",
     "Settings": "fluent_ai.config",
     "Provider": "fluent_ai.providers.base",
@@ -64,6 +65,7 @@ __all__ = [
     "ImagePart",
     "InvalidParameterError",
     "InvalidRequestError",
+    "LoopLimitError",
     "LocalProvider",
     "MalformedResponseError",
     "Message",
@@ -108,7 +110,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, Conversation
     from fluent_ai.agent.builder import AgentBuilder
-    from fluent_ai.agent.loop import Break, Reprompt, UserPrompt
+    from fluent_ai.agent.loop import Break, LoopLimitError, Reprompt, UserPrompt
     from fluent_ai.config import Settings
     from fluent_ai.errors import (
         AuthenticationError,

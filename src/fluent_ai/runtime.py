@@ -103,12 +103,6 @@ class Runtime:
         s = self.settings
         if model and model != DEFAULT_LOCAL_MODEL:
             path = Path(model).expanduser()
-            if path.suffix != ".gguf":
-                raise ConfigurationError(
-                    f"local models are GGUF files: use local:/path/to/model.gguf "
-                    f"or local (the embedded {DEFAULT_LOCAL_MODEL}), got local:{model}",
-                    provider="local",
-                )
         elif s.local_model_path:
             path = Path(s.local_model_path).expanduser()
         else:
@@ -122,8 +116,19 @@ def check_spec(spec: str) -> None:
     """Raise a helpful :class:`ConfigurationError` unless ``spec`` names a known provider."""
     if not spec:
         raise ConfigurationError("the model spec is empty")
-    name, sep, _ = spec.partition(":")
-    if name in KNOWN_PROVIDERS:
+    name, sep, model = spec.partition(":")
+    if name == "local":
+        if model and model != DEFAULT_LOCAL_MODEL and not model.endswith(".gguf"):
+            raise ConfigurationError(
+                f"local models are GGUF files: use local:/path/to/model.gguf "
+                f"or local (the embedded {DEFAULT_LOCAL_MODEL}), got {spec}",
+                provider="local",
+            )
+        return
+    preset = PRESETS.get(name)
+    if preset is not None:
+        if not model and not preset.default_model:
+            raise ConfigurationError(f"{name} needs a model name: use {name}:MODEL", provider=name)
         return
     known = ", ".join(KNOWN_PROVIDERS)
     if sep:

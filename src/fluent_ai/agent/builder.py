@@ -16,7 +16,7 @@ from fluent_ai.agent.prompt import PromptTemplate
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.streams import ChunkHandler, ErrorHandler
-from fluent_ai.types import Message, Role
+from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, TurnHandler
@@ -73,6 +73,28 @@ def _callable(parameter: str, value: Any) -> Any:
     return value
 
 
+def _content(value: Any) -> str | tuple[ContentPart, ...]:
+    """Message content from a dict: text, or OpenAI-style ``text`` / ``image_url`` parts."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"content must be text or a list of parts, got {type(value).__name__}")
+    parts: list[ContentPart] = []
+    for part in value:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if isinstance(part, TextPart | ImagePart):
+            parts.append(part)
+        elif kind == "text":
+            parts.append(TextPart(str(part["text"])))
+        elif kind == "image_url":
+            image = part["image_url"]
+            image = image if isinstance(image, Mapping) else {"url": image}
+            parts.append(ImagePart(str(image["url"]), image.get("detail")))
+        else:
+            raise ValueError(f"unsupported content part {part!r}")
+    return tuple(parts)
+
+
 def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Message:
     """A history entry given as a Message, a ``(role, text)`` pair or an OpenAI-style dict."""
     try:
@@ -81,7 +103,7 @@ def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Me
         if isinstance(item, tuple) and len(item) == 2:
             return Message(Role(item[0]), str(item[1]))
         if isinstance(item, Mapping):
-            return Message(Role(item["role"]), item.get("content") or "")
+            return Message(Role(item["role"]), _content(item.get("content")))
     except (KeyError, ValueError) as exc:
         raise InvalidParameterError(parameter, f"bad message {item!r}: {exc}") from None
     raise InvalidParameterError(

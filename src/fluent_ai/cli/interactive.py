@@ -75,5 +75,6 @@ async def _answer(agent: Agent, question: str, console: Console) -> None:
             elif isinstance(chunk, ErrorChunk):
                 live.update(Markdown(text))
                 live.stop()
-                console.print(f"[red]error:[/] {chunk.error}", markup=True, highlight=False)
+                # the message is upstream text: never parse it as rich markup
+                console.print(Text.assemble(("error:", "red"), f" {chunk.error}"), highlight=False)
                 return

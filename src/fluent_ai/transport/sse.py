@@ -44,8 +44,6 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume ``chunk`` and return every event it completed."""
         events: list[SSEEvent] = []
-        if not chunk:
-            return events
         buf = self._buffer
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
