@@ -46,6 +46,9 @@ def chat(
             if not prompt:
                 raise fail("no prompt: stdin was empty", EXIT_USAGE)
         if prompt is None:
+            if as_json or no_stream:
+                flag = "--json" if as_json else "--no-stream"
+                raise fail(f"{flag} needs a prompt (an argument or piped stdin)", EXIT_USAGE)
             from fluent_ai.cli.interactive import run_interactive
 
             run_interactive(agent)
