@@ -21,8 +21,8 @@ demo: install
 	$(BIN)/fluent-ai chat --max-tokens 200 "$(QUESTION)"
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 
 typecheck: install
 	$(BIN)/mypy

@@ -6,16 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import fluent_ai
 
 HEAVY = ("httpx", "pydantic", "pydantic_settings", "jinja2", "xllamacpp", "rich", "typer")
 
 
 def test_import_does_not_load_heavy_dependencies() -> None:
-    code = (
-        "import sys, fluent_ai; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, fluent_ai; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
@@ -28,12 +27,8 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_unknown_attribute_is_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="DoesNotExist"):
         fluent_ai.DoesNotExist  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as exc:
-        assert "DoesNotExist" in str(exc)
-    else:
-        raise AssertionError("expected AttributeError")
 
 
 def test_package_is_typed() -> None:

@@ -62,7 +62,8 @@ class InvalidParameterError(ConfigurationError, ValueError):
 class ProviderError(FluentAIError):
     """An upstream answered with an error, or could not be reached.
 
-    ``status`` is the HTTP status when there was one; ``body`` a short excerpt of what the
+    ``status`` is the HTTP status when there was one; ``code`` the machine-readable error
+    code the upstream gave (``insufficient_quota`` …); ``body`` a short excerpt of what the
     upstream said, never the whole (possibly huge) body.
     """
 
@@ -73,10 +74,12 @@ class ProviderError(FluentAIError):
         provider: str | None = None,
         status: int | None = None,
         body: str = "",
+        code: str | None = None,
     ) -> None:
         super().__init__(message, provider=provider)
         self.status = status
         self.body = excerpt(body)
+        self.code = code
 
 
 class AuthenticationError(ProviderError):
@@ -109,9 +112,10 @@ class RateLimitError(ProviderError):
         provider: str | None = None,
         status: int | None = 429,
         body: str = "",
+        code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status=status, body=body)
+        super().__init__(message, provider=provider, status=status, body=body, code=code)
         self.retry_after = retry_after
 
 

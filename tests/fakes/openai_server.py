@@ -165,9 +165,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.fake.record(Recorded("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/").endswith("/models"):
-            self._json(200, {"object": "list", "data": [
-                {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"},
-            ]})
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"},
+                    ],
+                },
+            )
             return
         self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
@@ -185,14 +191,19 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._json(400, {"error": {"message": "body is not JSON", "type": "invalid_request"}})
             return
-        if self.fake.api_key is not None:
-            if self.headers.get("authorization") != f"Bearer {self.fake.api_key}":
-                self._json(401, {"error": {
-                    "message": "Incorrect API key provided.",
-                    "type": "invalid_request_error",
-                    "code": "invalid_api_key",
-                }})
-                return
+        expected = self.fake.api_key
+        if expected is not None and self.headers.get("authorization") != f"Bearer {expected}":
+            self._json(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
+            return
         behaviour = self.fake.next_behaviour()
         if behaviour.delay_headers:
             time.sleep(behaviour.delay_headers)
@@ -254,16 +265,19 @@ class _Handler(BaseHTTPRequestHandler):
             "object": "chat.completion",
             "created": int(time.time()),
             "model": b.model or body.get("model", "unknown"),
-            "choices": [{
-                "index": 0,
-                "message": message,
-                "finish_reason": b.finish_reason or ("tool_calls" if b.tool_calls else "stop"),
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": b.finish_reason or ("tool_calls" if b.tool_calls else "stop"),
+                }
+            ],
             "usage": self._usage(b, body),
         }
 
-    def _chunk(self, b: Behaviour, body: dict[str, Any], delta: dict[str, Any],
-               finish: str | None = None) -> dict[str, Any]:
+    def _chunk(
+        self, b: Behaviour, body: dict[str, Any], delta: dict[str, Any], finish: str | None = None
+    ) -> dict[str, Any]:
         return {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
@@ -289,11 +303,15 @@ class _Handler(BaseHTTPRequestHandler):
         for piece in _pieces(b.text):
             frames.append(self._frame(self._chunk(b, body, {"content": piece}), eol))
         for index, call in enumerate(b.tool_calls or []):
-            head = {"index": index, "id": call["id"], "type": "function",
-                    "function": {"name": call["function"]["name"], "arguments": ""}}
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
             frames.append(self._frame(self._chunk(b, body, {"tool_calls": [head]}), eol))
             args = call["function"]["arguments"]
-            for part in (args[: len(args) // 2], args[len(args) // 2:]):
+            for part in (args[: len(args) // 2], args[len(args) // 2 :]):
                 delta = {"tool_calls": [{"index": index, "function": {"arguments": part}}]}
                 frames.append(self._frame(self._chunk(b, body, delta), eol))
         finish = b.finish_reason or ("tool_calls" if b.tool_calls else "stop")
@@ -317,8 +335,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if b.malformed_after is not None and content_index == b.malformed_after + 1:
                     self._write(f'data: {{"choices": [{{"delta": {eol}{eol}'.encode(), False)
                 if b.error_event_after is not None and content_index == b.error_event_after + 1:
-                    error = {"error": {"message": b.error_message, "type": "server_error",
-                                       "code": b.error_code}}
+                    error = {
+                        "error": {
+                            "message": b.error_message,
+                            "type": "server_error",
+                            "code": b.error_code,
+                        }
+                    }
                     self._write(self._frame(error, eol).encode(), False)
                     self.wfile.write(b"0\r\n\r\n")
                     self.wfile.flush()
@@ -340,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         return f"data: {json.dumps(payload)}{eol}{eol}"
 
     def _write(self, data: bytes, split: bool) -> None:
-        pieces = [data[i: i + 1] for i in range(len(data))] if split else [data]
+        pieces = [data[i : i + 1] for i in range(len(data))] if split else [data]
         for piece in pieces:
             self.wfile.write(f"{len(piece):X}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()

@@ -34,11 +34,10 @@ async def test_local_model_honours_stop_and_keeps_history() -> None:
     agent = FluentAI.agent("local").model("local").max_tokens(40).temperature(0).build()
     first = await agent.chat("Count from 1 to 10, separated by commas.").result()
     assert first.text
-    stopped = (
-        FluentAI.agent("local").model("local").max_tokens(40).temperature(0).stop("5").build()
-    )
+    stopped = FluentAI.agent("local").model("local").max_tokens(40).temperature(0).stop("5").build()
     text = await stopped.chat("Count from 1 to 10, separated by commas.").text()
-    assert "5" not in text and "6" not in text
+    assert "5" not in text
+    assert "6" not in text
     assert len(agent.history) == 2
 
 
@@ -46,14 +45,17 @@ async def test_cancelling_stops_local_generation() -> None:
     agent = FluentAI.agent("local").model("local").max_tokens(2000).temperature(0.8).build()
     received: list[str] = []
 
+    three_tokens = asyncio.Event()
+
     async def consume() -> None:
         async for chunk in agent.chat("Write a very long story about the sea."):
             if isinstance(chunk, TextDelta):
                 received.append(chunk.text)
+                if len(received) == 3:
+                    three_tokens.set()
 
     task = asyncio.create_task(consume())
-    while len(received) < 3:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(three_tokens.wait(), 60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

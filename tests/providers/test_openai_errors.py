@@ -20,7 +20,6 @@ from fluent_ai.types import ErrorChunk, TextDelta
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
 
 
-
 async def test_cut_stream_ends_with_error_chunk_and_partial_text(
     openai_env: FakeOpenAIServer,
 ) -> None:
@@ -62,14 +61,18 @@ async def test_malformed_frame_is_a_typed_error(openai_env: FakeOpenAIServer) ->
         (Behaviour.error(403, "Project lacks access"), PermissionDeniedError, 1),
         (Behaviour.error(404, "The model `gpt-9` does not exist"), ModelNotFoundError, 1),
         (
-            Behaviour.error(400, "maximum context length is 128000 tokens",
-                            code="context_length_exceeded"),
+            Behaviour.error(
+                400, "maximum context length is 128000 tokens", code="context_length_exceeded"
+            ),
             ContextLengthError,
             1,
         ),
         (Behaviour.error(500, "The server had an error"), ProviderError, 3),
-        (Behaviour.error(429, "Rate limit reached", headers={"Retry-After": "0"}),
-         RateLimitError, 3),
+        (
+            Behaviour.error(429, "Rate limit reached", headers={"Retry-After": "0"}),
+            RateLimitError,
+            3,
+        ),
     ],
 )
 async def test_status_errors_map_to_types(
@@ -81,8 +84,11 @@ async def test_status_errors_map_to_types(
     openai_env.default = behaviour
     errors: list[FluentAIError] = []
     agent = (
-        FluentAI.agent("t").model("openai:gpt-4o-mini").max_retries(2)
-        .on_error(errors.append).build()
+        FluentAI.agent("t")
+        .model("openai:gpt-4o-mini")
+        .max_retries(2)
+        .on_error(errors.append)
+        .build()
     )
     with pytest.raises(error_type) as caught:
         await agent.chat("hi").text()

@@ -79,7 +79,8 @@ async def test_tool_call_deltas_are_typed_chunks(openai_env: FakeOpenAIServer) -
     agent = FluentAI.agent("t").model("openai:gpt-4o-mini").build()
     stream = agent.chat("weather?")
     deltas = [c async for c in stream if isinstance(c, ToolCallDelta)]
-    assert deltas[0].id == "call_1" and deltas[0].name == "get_weather"
+    assert deltas[0].id == "call_1"
+    assert deltas[0].name == "get_weather"
     assert "".join(d.arguments for d in deltas) == '{"city": "Paris"}'
     result = await _result_after_iteration(stream)
     assert result.finish_reason == "tool_calls"
@@ -92,8 +93,9 @@ async def _result_after_iteration(stream: ChatStream) -> ChatResult:
 
 
 async def test_crlf_split_frames_and_comments(openai_env: FakeOpenAIServer) -> None:
-    openai_env.queue(Behaviour(text="Tolerant decoding works.", crlf=True, comments=True,
-                               split_writes=True))
+    openai_env.queue(
+        Behaviour(text="Tolerant decoding works.", crlf=True, comments=True, split_writes=True)
+    )
     agent = FluentAI.agent("t").model("openai:gpt-4o-mini").build()
     assert await agent.chat("hi").text() == "Tolerant decoding works."
 

@@ -171,17 +171,19 @@ def error_from_payload(payload: Any, *, provider: str, status: int | None = None
         message, code = str(payload), ""
     text = f"{provider}: {message}"
     if "rate_limit" in code or status == 429:
-        return RateLimitError(text, provider=provider, body=code)
+        return RateLimitError(text, provider=provider, body=message, code=code or None)
     if "context_length" in code or looks_like_context_overflow(message):
-        return ContextLengthError(text, provider=provider, status=status, body=code)
-    return ProviderError(text, provider=provider, status=status, body=code)
+        return ContextLengthError(
+            text, provider=provider, status=status, body=message, code=code or None
+        )
+    return ProviderError(text, provider=provider, status=status, body=message, code=code or None)
 
 
 def map_http_error(provider: str) -> ErrorMapper:
     """An error mapper for :class:`HttpTransport` that reads OpenAI-style error bodies."""
 
     def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
-        message = _error_message(body)
+        message, code = _error_message(body)
         retry_after: float | None = None
         millis = headers.get("retry-after-ms")
         if millis is not None:
@@ -192,29 +194,32 @@ def map_http_error(provider: str) -> ErrorMapper:
         if retry_after is None:
             retry_after = parse_retry_after(headers.get("retry-after"))
         return error_for_status(
-            status, message, provider=provider, body=body, retry_after=retry_after
+            status, message, provider=provider, body=body, code=code, retry_after=retry_after
         )
 
     return mapper
 
 
-def _error_message(body: str) -> str:
-    """The human message inside an error body, whatever shape the host uses."""
+def _error_message(body: str) -> tuple[str, str | None]:
+    """The human message and the error code inside an error body, whatever the host's shape."""
     try:
         data = json.loads(body)
     except ValueError:
-        return " ".join(body.split())[:200]
+        return " ".join(body.split())[:200], None
     if isinstance(data, Mapping):
         error = data.get("error", data)
         if isinstance(error, Mapping):
+            raw_code = error.get("code") or error.get("type")
+            code = str(raw_code) if raw_code else None
             for key in ("message", "detail", "msg"):
                 if error.get(key):
-                    return str(error[key])[:500]
-        elif isinstance(error, str):
-            return error[:500]
+                    return str(error[key])[:500], code
+            return " ".join(body.split())[:200], code
+        if isinstance(error, str):
+            return error[:500], None
         if isinstance(data.get("detail"), str):
-            return str(data["detail"])[:500]
-    return " ".join(body.split())[:200]
+            return str(data["detail"])[:500], None
+    return " ".join(body.split())[:200], None
 
 
 class StreamState:

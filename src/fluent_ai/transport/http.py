@@ -136,9 +136,12 @@ class HttpTransport:
 
     async def _json_attempt(self, method: str, path: str, body: Any) -> Any:
         client = self._pool.client(self.base_url, self.config.timeouts)
-        response = await self._guarded(
-            lambda: client.request(method, self.base_url + path, json=body, headers=self.headers)
-        )
+        async with self._slot():
+            response = await self._guarded(
+                lambda: client.request(
+                    method, self.base_url + path, json=body, headers=self.headers
+                )
+            )
         if response.status_code >= 400:
             raise self._error_from(response, response.text)
         try:
@@ -152,6 +155,15 @@ class HttpTransport:
             ) from exc
 
     async def _stream_attempt(
+        self, path: str, body: Any, deadline: float
+    ) -> AsyncGenerator[SSEEvent, None]:
+        # The provider's concurrency slot is held until the stream is fully read or closed:
+        # a stream in flight is a request in flight.
+        async with self._slot(), aclosing(self._stream_events(path, body, deadline)) as events:
+            async for event in events:
+                yield event
+
+    async def _stream_events(
         self, path: str, body: Any, deadline: float
     ) -> AsyncGenerator[SSEEvent, None]:
         import httpx
@@ -187,6 +199,7 @@ class HttpTransport:
                 for event in decoder.feed(raw):
                     yielded = True
                     yield event
+            decoder.check()
             if decoder.has_partial_line:
                 raise StreamInterruptedError(
                     f"{self.provider}: stream ended in the middle of an event",
@@ -197,8 +210,7 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             if yielded:
                 raise StreamInterruptedError(
-                    f"{self.provider}: stream stalled (no data for "
-                    f"{self.config.timeouts.read:g}s)",
+                    f"{self.provider}: stream stalled (no data for {self.config.timeouts.read:g}s)",
                     provider=self.provider,
                 ) from exc
             raise self._timeout_error(exc) from exc
@@ -211,25 +223,27 @@ class HttpTransport:
         finally:
             await response.aclose()
 
+    def _slot(self) -> asyncio.Semaphore:
+        """The provider's concurrency limit on the running loop."""
+        return self._pool.semaphore(self.provider, self.config.max_concurrency)
+
     async def _guarded(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-        """Run ``send`` inside the breaker and the provider's concurrency limit."""
+        """Run ``send`` under the host's circuit breaker and record the verdict."""
         import httpx
 
         self._breaker.before_call(self.provider)
-        semaphore = self._pool.semaphore(self.provider, self.config.max_concurrency)
         judged = False
         try:
-            async with semaphore:
-                try:
-                    response = await send()
-                except httpx.TimeoutException as exc:
-                    self._breaker.record_failure()
-                    judged = True
-                    raise self._timeout_error(exc) from exc
-                except httpx.HTTPError as exc:
-                    self._breaker.record_failure()
-                    judged = True
-                    raise self._connection_error(exc) from exc
+            try:
+                response = await send()
+            except httpx.TimeoutException as exc:
+                self._breaker.record_failure()
+                judged = True
+                raise self._timeout_error(exc) from exc
+            except httpx.HTTPError as exc:
+                self._breaker.record_failure()
+                judged = True
+                raise self._connection_error(exc) from exc
             if response.status_code >= 500:
                 self._breaker.record_failure()
             elif response.status_code != 429:

@@ -8,6 +8,7 @@ deadline, so a caller always gets an answer or an error within a known time.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import random
 import time
@@ -42,6 +43,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # asctime dates carry no zone; HTTP dates are all GMT
+            when = when.replace(tzinfo=datetime.UTC)
         current = time.time() if now is None else now
         seconds = when.timestamp() - current
     if seconds != seconds:  # NaN
@@ -52,6 +55,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def is_retryable(error: FluentAIError) -> bool:
     """Whether sending the same request again can succeed."""
     if isinstance(error, RateLimitError):
+        if error.code in _NOT_RETRYABLE_CODES:
+            return False
         return not any(code in error.body for code in _NOT_RETRYABLE_CODES)
     if isinstance(error, ProviderConnectionError | RequestTimeoutError):
         return True

@@ -30,7 +30,16 @@ class SSEEvent:
 class SSEDecoder:
     """Feed it bytes as they arrive; it returns the events completed so far."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr", "_retry", "_started")
+    __slots__ = (
+        "_buffer",
+        "_data",
+        "_error",
+        "_event",
+        "_id",
+        "_pending_cr",
+        "_retry",
+        "_started",
+    )
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -40,10 +49,18 @@ class SSEDecoder:
         self._id: str | None = None
         self._retry: int | None = None
         self._started = False
+        self._error: MalformedResponseError | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Consume ``chunk`` and return every event it completed."""
+        """Consume ``chunk`` and return every event it completed.
+
+        A malformed line raises :class:`MalformedResponseError`; events completed before it
+        in the same chunk are returned first and the error is raised by the next call.
+        """
+        self.check()
         events: list[SSEEvent] = []
+        if not chunk:
+            return events
         buf = self._buffer
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
@@ -64,12 +81,26 @@ class SSEDecoder:
                 end, nxt = lf, lf + 1
             else:
                 break
-            event = self._line(bytes(buf[start:end]))
+            try:
+                event = self._line(bytes(buf[start:end]))
+            except MalformedResponseError as error:
+                if not events:
+                    del buf[:nxt]
+                    raise
+                self._error = error
+                start = nxt
+                break
             if event is not None:
                 events.append(event)
             start = nxt
         del buf[:start]
         return events
+
+    def check(self) -> None:
+        """Raise a decoding error held back so that earlier events could be delivered."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     def flush(self) -> list[SSEEvent]:
         """End of stream: dispatch complete ``data:`` lines still waiting for a blank line.
@@ -78,6 +109,7 @@ class SSEDecoder:
         costs nothing. An unterminated *line* is a cut stream: check
         :attr:`has_partial_line` first.
         """
+        self.check()
         self._buffer.clear()
         event = self._dispatch()
         return [event] if event is not None else []
@@ -110,9 +142,8 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
         return None
 
     def _dispatch(self) -> SSEEvent | None:

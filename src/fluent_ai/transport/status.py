@@ -38,26 +38,27 @@ def error_for_status(
     *,
     provider: str,
     body: str = "",
+    code: str | None = None,
     retry_after: float | None = None,
 ) -> ProviderError:
     """The error class that matches ``status``, with a message naming the provider."""
     text = f"{provider}: {message} (HTTP {status})" if message else f"{provider}: HTTP {status}"
     if status == 401:
         return AuthenticationError(
-            f"{text} (check the API key)", provider=provider, status=status, body=body
+            f"{text} (check the API key)", provider=provider, status=status, body=body, code=code
         )
     if status == 403:
-        return PermissionDeniedError(text, provider=provider, status=status, body=body)
+        return PermissionDeniedError(text, provider=provider, status=status, body=body, code=code)
     if status == 404:
-        return ModelNotFoundError(text, provider=provider, status=status, body=body)
+        return ModelNotFoundError(text, provider=provider, status=status, body=body, code=code)
     if status == 429:
         return RateLimitError(
-            text, provider=provider, status=status, body=body, retry_after=retry_after
+            text, provider=provider, status=status, body=body, code=code, retry_after=retry_after
         )
     if status == 408:
-        return RequestTimeoutError(text, provider=provider, status=status, body=body)
+        return RequestTimeoutError(text, provider=provider, status=status, body=body, code=code)
     if status in (400, 413, 422):
-        if looks_like_context_overflow(message) or looks_like_context_overflow(body):
-            return ContextLengthError(text, provider=provider, status=status, body=body)
-        return InvalidRequestError(text, provider=provider, status=status, body=body)
-    return ProviderError(text, provider=provider, status=status, body=body)
+        if code == "context_length_exceeded" or looks_like_context_overflow(message):
+            return ContextLengthError(text, provider=provider, status=status, body=body, code=code)
+        return InvalidRequestError(text, provider=provider, status=status, body=body, code=code)
+    return ProviderError(text, provider=provider, status=status, body=body, code=code)
