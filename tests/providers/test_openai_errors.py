@@ -124,13 +124,6 @@ async def test_error_event_inside_stream(openai_env: FakeOpenAIServer) -> None:
     assert chunks[-1].partial_text == "alpha beta"
 
 
-async def test_json_answer_to_stream_request(openai_env: FakeOpenAIServer) -> None:
-    openai_env.queue(Behaviour(text="x", json_for_stream=True))
-    agent = FluentAI.agent("t").model("openai:gpt-4o-mini").build()
-    with pytest.raises(MalformedResponseError, match="expected an event stream"):
-        await agent.chat("hi").text()
-
-
 async def test_secret_never_in_error_message(openai_env: FakeOpenAIServer) -> None:
     openai_env.api_key = "sk-right"
     agent = FluentAI.agent("t").model("openai:gpt-4o-mini").build()

@@ -125,3 +125,12 @@ async def test_local_host_preset_needs_no_key(
     agent = FluentAI.agent("t").model("ollama:llama3.2").build()
     assert await agent.chat("hi").text() == "Hello from the fake server."
     assert "authorization" not in {k.lower() for k in fake_openai.chat_requests[0].headers}
+
+
+async def test_host_that_ignores_stream_still_answers(openai_env: FakeOpenAIServer) -> None:
+    openai_env.queue(Behaviour(text="Plain JSON, no SSE.", json_for_stream=True))
+    agent = FluentAI.agent("t").model("openai:gpt-4o-mini").build()
+    chunks = [c async for c in agent.chat("hi")]
+    assert [c.text for c in chunks if isinstance(c, TextDelta)] == ["Plain JSON, no SSE."]
+    assert isinstance(chunks[-2], UsageChunk)
+    assert chunks[-1] == Done("stop", "openai:gpt-4o-mini")

@@ -141,15 +141,14 @@ async def test_slow_but_steady_stream_is_not_a_stall(
     assert text_of(events) == "a b c d"
 
 
-async def test_json_answer_to_a_stream_request_is_malformed(
+async def test_json_answer_to_a_stream_request_is_one_json_event(
     fake_openai: FakeOpenAIServer, make_transport: MakeTransport
 ) -> None:
-    fake_openai.queue(Behaviour(json_for_stream=True))
-    events, error = await collect_until_error(make_transport(), MalformedResponseError)
-    assert events == []
-    assert isinstance(error, MalformedResponseError)
-    assert error.status == 200
-    assert "expected an event stream" in str(error)
+    fake_openai.queue(Behaviour(text="whole answer", json_for_stream=True))
+    events = await collect(make_transport())
+    assert [e.event for e in events] == ["json"]
+    answer = json.loads(events[0].data)
+    assert answer["choices"][0]["message"]["content"] == "whole answer"
     assert len(fake_openai.chat_requests) == 1
 
 

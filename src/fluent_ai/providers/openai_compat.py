@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 
-from fluent_ai.providers.base import Provider
+from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.openai_wire import (
     StreamState,
     build_body,
@@ -75,6 +75,13 @@ class OpenAICompatibleProvider(Provider):
                 if event.data == "[DONE]":
                     saw_done = True
                     break
+                if event.event == "json":  # the host ignored "stream": one whole answer
+                    answer = parse_completion(
+                        state.decode(event.data), provider=self.name, model=request.model
+                    )
+                    for chunk in chunks_of(answer):
+                        yield chunk
+                    return
                 for chunk in state.feed(state.decode(event.data)):
                     yield chunk
         for chunk in state.finish(saw_done_marker=saw_done):

@@ -41,6 +41,7 @@ log = logging.getLogger("fluent_ai.transport")
 ErrorMapper = Callable[[int, "httpx.Headers", str], FluentAIError]
 
 _ERROR_BODY_LIMIT = 64 * 1024
+_JSON_ANSWER_LIMIT = 16 * 1024 * 1024
 
 _DEFAULT_BREAKERS = BreakerRegistry()
 
@@ -110,7 +111,11 @@ class HttpTransport:
                 await asyncio.sleep(wait)
 
     async def stream_sse(self, path: str, body: Any) -> AsyncGenerator[SSEEvent, None]:
-        """POST ``body`` and yield the server-sent events of the answer."""
+        """POST ``body`` and yield the server-sent events of the answer.
+
+        A server that answers with plain JSON instead of an event stream is tolerated: its
+        body arrives as a single event whose ``event`` is ``"json"``.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.retry.deadline
         attempt = 0
@@ -187,13 +192,11 @@ class HttpTransport:
                 raise self._error_from(response, await _read_capped(response))
             content_type = response.headers.get("content-type", "")
             if "json" in content_type and "event-stream" not in content_type:
-                text = await _read_capped(response)
-                raise MalformedResponseError(
-                    f"{self.provider}: expected an event stream, got JSON: {excerpt(text, 160)}",
-                    provider=self.provider,
-                    status=response.status_code,
-                    body=text,
-                )
+                # The server ignored the request to stream: pass its whole answer on as
+                # one event named ``json`` for the provider to read as a plain answer.
+                yielded = True
+                yield SSEEvent(data=await _read_capped(response, _JSON_ANSWER_LIMIT), event="json")
+                return
             decoder = SSEDecoder()
             async for raw in response.aiter_bytes():
                 for event in decoder.feed(raw):
@@ -312,11 +315,11 @@ def _describe(exc: BaseException) -> str:
     return excerpt(text, 160)
 
 
-async def _read_capped(response: httpx.Response) -> str:
-    """Read at most 64 KiB of an error body: enough to explain, never a memory hazard."""
+async def _read_capped(response: httpx.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
+    """Read at most ``limit`` bytes of a body (64 KiB for errors): never a memory hazard."""
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
-        if len(data) >= _ERROR_BODY_LIMIT:
+        if len(data) >= limit:
             break
     return data.decode("utf-8", errors="replace")
