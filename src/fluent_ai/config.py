@@ -18,7 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "default_home"]
+__all__ = ["Settings", "default_home", "load_settings"]
 
 
 def default_home() -> Path:
@@ -61,3 +61,27 @@ class Settings(BaseSettings):
     def public_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-able values (for ``/config`` and debugging)."""
         return {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}
+
+
+def load_settings() -> Settings:
+    """Read the settings; a bad value or config file is a :class:`ConfigurationError`."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from fluent_ai.errors import ConfigurationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(
+            f"invalid settings (FLUENT_AI_* variables or {default_home() / 'config.toml'}): "
+            f"{problems}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"{default_home() / 'config.toml'} is not valid TOML: {exc}"
+        ) from None

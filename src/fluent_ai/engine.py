@@ -56,7 +56,9 @@ class Engine:
                         self.ledger.record(chunk.model, usage or Usage())
                     yield chunk
             finally:
-                await source.aclose()  # type: ignore[attr-defined]
+                closer = getattr(source, "aclose", None)
+                if closer is not None:
+                    await closer()
             return
         result = await provider.complete(request)
         self.ledger.record(result.model, result.usage)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fluent_ai.config import Settings
+from fluent_ai.config import Settings, load_settings
 from fluent_ai.errors import ConfigurationError
 from fluent_ai.providers.base import Provider
 from fluent_ai.providers.local import (
@@ -49,7 +49,7 @@ class Runtime:
     """Builds providers from settings and the environment."""
 
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None):
-        self.settings = settings if settings is not None else Settings()
+        self.settings = settings if settings is not None else load_settings()
         self._env = env
 
     @property
@@ -95,6 +95,8 @@ class Runtime:
             name=name,
             base_url=preset.resolve_base_url(self.env),
             api_key=key,
+            model=model,
+            stream_usage=preset.stream_usage,
             config=transport or self.transport_config(),
         )
         return Resolved(provider, model)

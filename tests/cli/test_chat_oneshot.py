@@ -221,3 +221,20 @@ def test_help_lists_chat(bare_env: dict[str, str]) -> None:
     assert done.returncode == 0
     commands = done.stdout.split("Commands:", 1)[1]
     assert re.search(r"^\s+chat\s+\S", commands, re.MULTILINE), done.stdout
+
+
+def test_bad_setting_is_one_line(bare_env: dict[str, str]) -> None:
+    env = {**bare_env, "FLUENT_AI_MAX_RETRIES": "lots"}
+    done = run_cli(["chat", "hi"], env)
+    assert done.returncode == 1
+    assert "max_retries" in one_error_line(done.stderr)
+
+
+def test_multi_line_upstream_message_is_one_line(
+    fake_openai: FakeOpenAIServer, server_env: dict[str, str]
+) -> None:
+    fake_openai.default = Behaviour.error(400, "first line\nsecond line\n\nthird")
+    done = run_cli(["chat", "-m", MODEL, "hi"], server_env)
+    assert done.returncode == 1
+    line = one_error_line(done.stderr)
+    assert "first line second line third" in line

@@ -49,6 +49,7 @@ class Behaviour:
     done_marker: bool = True
     json_for_stream: bool = False
     model: str | None = None
+    raw_frames: list[Any] | None = None
 
     @classmethod
     def error(
@@ -88,6 +89,7 @@ class FakeOpenAIServer:
         self.requests: list[Recorded] = []
         self.disconnects = 0
         self.completed_streams = 0
+        self.connections = 0
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -156,6 +158,12 @@ def _pieces(text: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # like real servers: small SSE frames leave at once
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -296,6 +304,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         eol = "\r\n" if b.crlf else "\n"
         frames: list[str] = []
+        if b.raw_frames is not None:
+            frames = [f"data: {json.dumps(f)}{eol}{eol}" for f in b.raw_frames]
+            frames.append(f"data: [DONE]{eol}{eol}")
+            for frame in frames:
+                self._write(frame.encode(), False)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
         if b.comments:
             frames.append(f": keep-alive{eol}{eol}")
         first = {"role": "assistant", "content": ""}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
 from fluent_ai.engine import Engine, default_engine
-from fluent_ai.errors import InvalidParameterError
+from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.runtime import Resolved, Runtime, get_runtime
 from fluent_ai.streams import ChatStream
@@ -64,8 +64,12 @@ class Agent:
     def _resolve(self) -> Resolved:
         model = self.config.model
         if isinstance(model, Provider):
-            name = getattr(model, "model_name", model.name)
-            return Resolved(model, str(name))
+            if not model.model_name:
+                raise ConfigurationError(
+                    f"the {type(model).__name__} given to .model() names no model: "
+                    "construct it with model=..."
+                )
+            return Resolved(model, model.model_name)
         transport = None
         if self.config.max_retries is not None or self.config.timeout is not None:
             transport = self.runtime.transport_config(

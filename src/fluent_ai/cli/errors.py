@@ -19,16 +19,19 @@ EXIT_INTERRUPTED = 130
 
 
 def setup_logging(debug: bool) -> None:
+    # Only our own loggers go to DEBUG: the HTTP/2 stack logs raw header blocks, keys included.
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
+        level=logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("fluent_ai").setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    sys.stderr.write(f"error: {message}\n")
+    """Print ``error: message`` (always one line) on stderr and return the Exit to raise."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"error: {line}\n")
     sys.stderr.flush()
     return typer.Exit(code)
 

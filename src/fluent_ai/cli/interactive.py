@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["run_interactive"]
 
 _EXIT_WORDS = frozenset({"/exit", "/quit"})
+_RENDERS_PER_SECOND = 12
 
 
 def run_interactive(agent: Agent, console: Console | None = None) -> None:
@@ -66,15 +67,28 @@ def run_interactive(agent: Agent, console: Console | None = None) -> None:
 
 
 async def _answer(agent: Agent, question: str, console: Console) -> None:
-    text = ""
+    """Stream one answer into a Live Markdown view.
+
+    Markdown is re-parsed at most ``_RENDERS_PER_SECOND`` times a second (parsing on every
+    token would grow quadratically with the answer's length), and once more at the end.
+    """
+    parts: list[str] = []
+    loop = asyncio.get_running_loop()
+    next_render = 0.0
     with Live(Markdown(""), console=console, refresh_per_second=12, transient=False) as live:
-        async for chunk in agent.chat(question):
-            if isinstance(chunk, TextDelta):
-                text += chunk.text
-                live.update(Markdown(text))
-            elif isinstance(chunk, ErrorChunk):
-                live.update(Markdown(text))
-                live.stop()
-                # the message is upstream text: never parse it as rich markup
-                console.print(Text.assemble(("error:", "red"), f" {chunk.error}"), highlight=False)
-                return
+        async with agent.chat(question) as stream:
+            async for chunk in stream:
+                if isinstance(chunk, TextDelta):
+                    parts.append(chunk.text)
+                    if loop.time() >= next_render:
+                        live.update(Markdown("".join(parts)))
+                        next_render = loop.time() + 1 / _RENDERS_PER_SECOND
+                elif isinstance(chunk, ErrorChunk):
+                    live.update(Markdown("".join(parts)))
+                    live.stop()
+                    # the message is upstream text: never parse it as rich markup
+                    console.print(
+                        Text.assemble(("error:", "red"), f" {chunk.error}"), highlight=False
+                    )
+                    return
+        live.update(Markdown("".join(parts)))

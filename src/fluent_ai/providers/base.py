@@ -31,6 +31,8 @@ class Provider(abc.ABC):
 
     #: Short name used in model specs (``openai`` in ``openai:gpt-4o-mini``) and errors.
     name: str = "provider"
+    #: The model asked for when this provider is passed to ``.model(...)`` directly.
+    model_name: str = ""
 
     @abc.abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:

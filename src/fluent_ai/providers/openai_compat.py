@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 
+from fluent_ai.errors import FluentAIError
 from fluent_ai.providers.base import Provider, chunks_of
-from fluent_ai.providers.openai_wire import (
-    StreamState,
-    build_body,
-    map_http_error,
-    parse_completion,
-)
+from fluent_ai.providers.openai_stream import StreamState
+from fluent_ai.providers.openai_wire import build_body, map_http_error, parse_completion
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
+from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 __all__ = ["OpenAICompatibleProvider"]
 
 # OpenAI's reasoning models reject ``max_tokens`` and want ``max_completion_tokens``.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# After ``[DONE]`` the body's last bytes are read (so the connection can be reused) for
+# at most this long; a host that keeps the stream open after ``[DONE]`` is cut off.
+_DRAIN_SECONDS = 0.5
 
 
 class OpenAICompatibleProvider(Provider):
-    """Streams and completes chats over ``POST {base_url}/chat/completions``."""
+    """Streams and completes chats over ``POST {base_url}/chat/completions``.
+
+    ``model`` is the model sent when the provider is given to ``.model(...)`` directly;
+    ``stream_usage`` asks for usage in streams (``stream_options``), which a few hosts
+    (Mistral) reject: they report usage in their last chunk anyway.
+    """
 
     def __init__(
         self,
@@ -31,11 +38,15 @@ class OpenAICompatibleProvider(Provider):
         name: str = "openai",
         base_url: str = "https://api.openai.com/v1",
         api_key: str | None = None,
+        model: str = "",
         headers: Mapping[str, str] | None = None,
+        stream_usage: bool = True,
         config: TransportConfig | None = None,
         pool: ClientPool | None = None,
     ) -> None:
         self.name = name
+        self.model_name = model
+        self.stream_usage = stream_usage
         all_headers = {"content-type": "application/json"}
         if api_key:
             all_headers["authorization"] = f"Bearer {api_key}"
@@ -52,28 +63,29 @@ class OpenAICompatibleProvider(Provider):
     def __repr__(self) -> str:
         return f"OpenAICompatibleProvider(name={self.name!r}, base_url={self.transport.base_url!r})"
 
-    def _max_tokens_field(self, model: str) -> str:
-        if self.name == "openai" and model.startswith(_COMPLETION_TOKENS_PREFIXES):
-            return "max_completion_tokens"
-        return "max_tokens"
+    def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, object]:
+        field = "max_tokens"
+        if self.name == "openai" and request.model.startswith(_COMPLETION_TOKENS_PREFIXES):
+            field = "max_completion_tokens"
+        body = build_body(request, stream=stream, max_tokens_field=field)
+        if stream and not self.stream_usage:
+            body.pop("stream_options", None)
+        return body
 
     async def complete(self, request: ChatRequest) -> ChatResult:
-        body = build_body(
-            request, stream=False, max_tokens_field=self._max_tokens_field(request.model)
-        )
+        body = self._body(request, stream=False)
         data = await self.transport.request_json("POST", "/chat/completions", body)
         return parse_completion(data, provider=self.name, model=request.model)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        body = build_body(
-            request, stream=True, max_tokens_field=self._max_tokens_field(request.model)
-        )
+        body = self._body(request, stream=True)
         state = StreamState(self.name, request.model)
         saw_done = False
         async with aclosing(self.transport.stream_sse("/chat/completions", body)) as events:
             async for event in events:
                 if event.data == "[DONE]":
                     saw_done = True
+                    await _drain(events)
                     break
                 if event.event == "json":  # the host ignored "stream": one whole answer
                     answer = parse_completion(
@@ -86,3 +98,17 @@ class OpenAICompatibleProvider(Provider):
                     yield chunk
         for chunk in state.finish(saw_done_marker=saw_done):
             yield chunk
+
+
+async def _drain(events: AsyncIterator[SSEEvent]) -> None:
+    """Read what follows ``[DONE]`` (normally just the end of the body) and ignore it.
+
+    Reading the body to its end lets the HTTP/1.1 connection go back to the pool; closing
+    it early would force a new TCP (and TLS) connection for the next request.
+    """
+    try:
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in events:
+                pass
+    except (TimeoutError, FluentAIError):
+        return

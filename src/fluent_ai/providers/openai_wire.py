@@ -16,8 +16,6 @@ from fluent_ai.errors import (
     MalformedResponseError,
     ProviderError,
     RateLimitError,
-    StreamInterruptedError,
-    excerpt,
 )
 from fluent_ai.transport.http import ErrorMapper
 from fluent_ai.transport.retry import parse_retry_after
@@ -25,24 +23,17 @@ from fluent_ai.transport.status import error_for_status, looks_like_context_over
 from fluent_ai.types import (
     ChatRequest,
     ChatResult,
-    Chunk,
-    Done,
     ImagePart,
     Message,
-    TextDelta,
     TextPart,
-    ThinkingDelta,
     ToolCall,
-    ToolCallDelta,
     Usage,
-    UsageChunk,
 )
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "StreamState",
     "build_body",
     "error_from_payload",
     "map_http_error",
@@ -137,29 +128,56 @@ def parse_completion(data: Any, *, provider: str, model: str) -> ChatResult:
     try:
         choice = data["choices"][0]
         message = choice["message"]
-    except (KeyError, IndexError, TypeError) as exc:
+        if not isinstance(message, Mapping):
+            raise TypeError("message is not an object")
+        text, thinking = _message_text(message)
+        calls = tuple(
+            ToolCall(
+                id=str(call.get("id") or f"call_{i}"),
+                name=str(call["function"]["name"]),
+                arguments=str(call["function"].get("arguments") or "{}"),
+            )
+            for i, call in enumerate(message.get("tool_calls") or ())
+        )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponseError(
-            f"{provider}: answer has no choices[0].message",
+            f"{provider}: answer does not follow the chat.completion format: {exc}",
             provider=provider,
             body=json.dumps(data)[:300],
         ) from exc
-    calls = tuple(
-        ToolCall(
-            id=str(call.get("id") or f"call_{i}"),
-            name=str(call.get("function", {}).get("name", "")),
-            arguments=str(call.get("function", {}).get("arguments") or "{}"),
-        )
-        for i, call in enumerate(message.get("tool_calls") or ())
-    )
     reported = data.get("model") or model
     return ChatResult(
-        text=message.get("content") or "",
+        text=text,
         model=f"{provider}:{reported}",
-        finish_reason=choice.get("finish_reason") or "stop",
+        finish_reason=str(choice.get("finish_reason") or "stop"),
         usage=parse_usage(data.get("usage")),
         tool_calls=calls,
-        thinking=message.get("reasoning_content") or "",
+        thinking=thinking,
     )
+
+
+def _message_text(message: Mapping[str, Any]) -> tuple[str, str]:
+    """(answer, reasoning) from a message whose content is text, parts or null."""
+    content = message.get("content")
+    thinking = message.get("reasoning_content") or message.get("reasoning") or ""
+    if not isinstance(thinking, str):
+        raise TypeError("reasoning is not text")
+    if content is None or isinstance(content, str):
+        return content or "", thinking
+    if not isinstance(content, list):
+        raise TypeError("content is neither text nor parts")
+    texts: list[str] = []
+    thoughts: list[str] = [thinking] if thinking else []
+    for part in content:
+        if part.get("type") == "text":
+            texts.append(str(part["text"]))
+        elif part.get("type") == "thinking":
+            inner = part["thinking"]
+            pieces = inner if isinstance(inner, list) else [{"text": inner}]
+            thoughts.extend(str(piece["text"]) for piece in pieces)
+        else:
+            raise TypeError(f"unknown content part {part.get('type')!r}")
+    return "".join(texts), "".join(thoughts)
 
 
 def error_from_payload(payload: Any, *, provider: str, status: int | None = None) -> FluentAIError:
@@ -220,87 +238,3 @@ def _error_message(body: str) -> tuple[str, str | None]:
         if isinstance(data.get("detail"), str):
             return str(data["detail"])[:500], None
     return " ".join(body.split())[:200], None
-
-
-class StreamState:
-    """Reads ``chat.completion.chunk`` payloads one by one into our chunk kinds.
-
-    Shared by the HTTP client (payloads decoded from SSE) and the embedded model (payloads
-    handed over as dicts), so both read the format the same way.
-    """
-
-    __slots__ = ("finish_reason", "model", "provider", "usage")
-
-    def __init__(self, provider: str, model: str) -> None:
-        self.provider = provider
-        self.model = model
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-
-    def decode(self, data: str) -> Any:
-        """Parse one frame's JSON text (a malformed frame is a typed error)."""
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.provider}: malformed stream frame: {excerpt(data, 120)}",
-                provider=self.provider,
-                body=data,
-            ) from exc
-
-    def feed(self, payload: Any) -> list[Chunk]:
-        """The chunks carried by one payload."""
-        if not isinstance(payload, dict):
-            raise MalformedResponseError(
-                f"{self.provider}: stream frame is not an object: {excerpt(str(payload), 120)}",
-                provider=self.provider,
-            )
-        if "error" in payload:
-            error = payload["error"]
-            status = error.get("code") if isinstance(error, dict) else None
-            raise error_from_payload(
-                error, provider=self.provider, status=status if isinstance(status, int) else None
-            )
-        if payload.get("model"):
-            self.model = payload["model"]
-        usage = payload.get("usage")
-        if usage:
-            self.usage = parse_usage(usage)
-        chunks: list[Chunk] = []
-        for choice in payload.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta")
-            if delta:
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if reasoning:
-                    chunks.append(ThinkingDelta(reasoning))
-                content = delta.get("content")
-                if content:
-                    chunks.append(TextDelta(content))
-                for call in delta.get("tool_calls") or ():
-                    function = call.get("function") or {}
-                    chunks.append(
-                        ToolCallDelta(
-                            index=call.get("index", 0),
-                            id=call.get("id"),
-                            name=function.get("name"),
-                            arguments=function.get("arguments") or "",
-                        )
-                    )
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-        return chunks
-
-    def finish(self, *, saw_done_marker: bool) -> list[Chunk]:
-        """The closing chunks; a stream with neither ``[DONE]`` nor a finish reason was cut."""
-        if not saw_done_marker and self.finish_reason is None:
-            raise StreamInterruptedError(
-                f"{self.provider}: stream ended before the answer was complete",
-                provider=self.provider,
-            )
-        chunks: list[Chunk] = []
-        if self.usage is not None:
-            chunks.append(UsageChunk(self.usage))
-        chunks.append(Done(self.finish_reason or "stop", f"{self.provider}:{self.model}"))
-        return chunks

@@ -24,6 +24,8 @@ class Preset:
     key_env: str
     key_required: bool = True
     default_model: str | None = None
+    # Whether the host accepts ``stream_options`` (Mistral answers 422 extra_forbidden).
+    stream_usage: bool = True
 
     @property
     def base_url_env(self) -> str:
@@ -52,6 +54,7 @@ PRESETS: dict[str, Preset] = {
             "https://api.mistral.ai/v1",
             "MISTRAL_API_KEY",
             default_model="mistral-small-latest",
+            stream_usage=False,
         ),
         Preset(
             "together",
