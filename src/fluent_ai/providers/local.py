@@ -22,7 +22,8 @@ from typing import Any
 
 from fluent_ai.errors import ConfigurationError, ProviderError
 from fluent_ai.providers.base import Provider
-from fluent_ai.providers.openai_wire import StreamState, build_body
+from fluent_ai.providers.openai_stream import StreamState
+from fluent_ai.providers.openai_wire import build_body
 from fluent_ai.streams import Channel, ChannelClosed
 from fluent_ai.types import ChatRequest, Chunk
 
