@@ -36,8 +36,9 @@ class HandWritten(Provider):
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         usage = Usage(input_tokens=2, output_tokens=3)
-        return _PlainIterator([TextDelta("hand "), TextDelta("made"), UsageChunk(usage),
-                               Done("stop", "mine:v1")])
+        return _PlainIterator(
+            [TextDelta("hand "), TextDelta("made"), UsageChunk(usage), Done("stop", "mine:v1")]
+        )
 
 
 async def test_provider_returning_a_plain_async_iterator() -> None:

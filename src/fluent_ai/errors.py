@@ -24,6 +24,7 @@ __all__ = [
     "RequestTimeoutError",
     "StreamInterruptedError",
     "excerpt",
+    "redact_url",
 ]
 
 _EXCERPT_LIMIT = 300
@@ -33,6 +34,32 @@ def excerpt(text: str, limit: int = _EXCERPT_LIMIT) -> str:
     """Cut ``text`` to one short line so an error message stays readable."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message: user-info, query values and fragment replaced by ``***``.
+
+    Base URLs come from configuration and may carry credentials
+    (``http://user:sk-…@host/v1``, ``?api-key=…``); an error message or a log line must
+    not repeat them. The URL may be malformed (this also serves the "invalid URL" error),
+    so this is plain string work, and it errs on the side of hiding too much: everything
+    between ``//`` and the *last* ``@`` before the query goes, even when a ``/`` inside an
+    unencoded password would make a parser see a path there.
+    """
+    head, hash_, _ = url.partition("#")
+    head, question, query = head.partition("?")
+    start = head.find("//")
+    start = 0 if start == -1 else start + 2
+    at = head.rfind("@")
+    if at >= start:
+        head = f"{head[:start]}***{head[at:]}"
+    if question:
+        pairs = (
+            f"{name}=***" if sep else "***"
+            for name, sep, _ in (pair.partition("=") for pair in query.split("&") if pair)
+        )
+        head = f"{head}?{'&'.join(pairs)}"
+    return f"{head}#***" if hash_ else head
 
 
 class FluentAIError(Exception):
@@ -64,7 +91,9 @@ class ProviderError(FluentAIError):
 
     ``status`` is the HTTP status when there was one; ``code`` the machine-readable error
     code the upstream gave (``insufficient_quota`` …); ``body`` a short excerpt of what the
-    upstream said, never the whole (possibly huge) body.
+    upstream said, never the whole (possibly huge) body. ``retry_after`` is the wait in
+    seconds the upstream asked for (``Retry-After``), whatever the status: a 503 asks for
+    it as much as a 429 does, and the transport honours it for every retryable error.
     """
 
     def __init__(
@@ -75,11 +104,13 @@ class ProviderError(FluentAIError):
         status: int | None = None,
         body: str = "",
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, provider=provider)
         self.status = status
         self.body = excerpt(body)
         self.code = code
+        self.retry_after = retry_after
 
 
 class AuthenticationError(ProviderError):
@@ -115,8 +146,14 @@ class RateLimitError(ProviderError):
         code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status=status, body=body, code=code)
-        self.retry_after = retry_after
+        super().__init__(
+            message,
+            provider=provider,
+            status=status,
+            body=body,
+            code=code,
+            retry_after=retry_after,
+        )
 
 
 class RequestTimeoutError(ProviderError):
@@ -130,9 +167,10 @@ class ProviderConnectionError(ProviderError):
 class CircuitOpenError(ProviderError):
     """Calls to this host are paused after repeated failures; ``retry_after`` says for how long."""
 
+    retry_after: float
+
     def __init__(self, message: str, *, provider: str | None = None, retry_after: float) -> None:
-        super().__init__(message, provider=provider)
-        self.retry_after = retry_after
+        super().__init__(message, provider=provider, retry_after=retry_after)
 
 
 class MalformedResponseError(ProviderError):

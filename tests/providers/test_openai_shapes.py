@@ -17,9 +17,9 @@ def _chunk(delta: Any, finish: str | None = None, choices: Any = None) -> dict[s
     return {
         "object": "chat.completion.chunk",
         "model": "m",
-        "choices": choices if choices is not None else [
-            {"index": 0, "delta": delta, "finish_reason": finish}
-        ],
+        "choices": choices
+        if choices is not None
+        else [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
 
 
@@ -85,16 +85,22 @@ async def test_text_and_tool_call_in_one_delta(openai_env: FakeOpenAIServer) -> 
     ],
 )
 def test_non_streamed_wrong_shapes_are_malformed(answer: Any) -> None:
-    with pytest.raises(MalformedResponseError, match="chat.completion format"):
+    with pytest.raises(MalformedResponseError, match=r"chat\.completion format"):
         parse_completion(answer, provider="openai", model="m")
 
 
 def test_non_streamed_content_parts() -> None:
     answer = {
-        "choices": [{"message": {"content": [
-            {"type": "thinking", "thinking": "hmm"},
-            {"type": "text", "text": "Yes."},
-        ]}}]
+        "choices": [
+            {
+                "message": {
+                    "content": [
+                        {"type": "thinking", "thinking": "hmm"},
+                        {"type": "text", "text": "Yes."},
+                    ]
+                }
+            }
+        ]
     }
     result = parse_completion(answer, provider="mistral", model="magistral")
     assert (result.text, result.thinking) == ("Yes.", "hmm")

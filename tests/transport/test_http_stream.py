@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from fluent_ai.errors import (
     AuthenticationError,
     MalformedResponseError,
     ProviderError,
+    RequestTimeoutError,
     StreamInterruptedError,
 )
 from fluent_ai.transport import HttpTransport, RetryPolicy, SSEEvent, Timeouts
@@ -273,3 +276,77 @@ async def test_closing_a_stream_early_frees_its_slot(
     await events.aclose()
     fake_openai.default = Behaviour(text="second")
     assert text_of(await asyncio.wait_for(collect(transport), 10)) == "second"
+
+
+async def test_deadline_bounds_the_wait_for_the_first_event(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    """Headers at once, then silence: the total deadline ends it, not the read timeout."""
+    fake_openai.default = Behaviour(stall_after=-1, stall_seconds=3.0)
+    retry = RetryPolicy(max_retries=3, base_delay=0.01, deadline=0.6)
+    transport = make_transport(retry=retry, timeouts=Timeouts(read=2.5))
+    start = time.monotonic()
+    _, error = await collect_until_error(transport, RequestTimeoutError)
+    assert time.monotonic() - start < 1.5
+    assert "total deadline of 0.6s" in str(error)
+    assert len(fake_openai.chat_requests) == 1
+
+
+async def test_deadline_bounds_retries_of_silent_streams(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.default = Behaviour(stall_after=-1, stall_seconds=3.0)
+    retry = RetryPolicy(max_retries=10, base_delay=0.01, deadline=1.0)
+    transport = make_transport(retry=retry, timeouts=Timeouts(read=0.3))
+    start = time.monotonic()
+    await collect_until_error(transport, RequestTimeoutError)
+    assert time.monotonic() - start < 1.8
+    assert 2 <= len(fake_openai.chat_requests) <= 4
+
+
+async def test_deadline_does_not_cut_a_stream_that_keeps_flowing(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.queue(Behaviour(text="a b c d e f g h", chunk_delay=0.1))
+    retry = RetryPolicy(max_retries=0, deadline=0.5)
+    events = await collect(make_transport(retry=retry))
+    assert text_of(events) == "a b c d e f g h"
+
+
+async def test_deadline_bounds_the_wait_for_a_concurrency_slot(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.default = Behaviour(text=" ".join(["w"] * 50), chunk_delay=0.05)
+    retry = RetryPolicy(max_retries=3, base_delay=0.01, deadline=0.4)
+    transport = make_transport(max_concurrency=1, retry=retry)
+    async with aclosing(transport.stream_sse(PATH, STREAM)) as holder:
+        await anext(holder)  # holds the only slot
+        start = time.monotonic()
+        _, error = await collect_until_error(transport, RequestTimeoutError)
+        assert time.monotonic() - start < 1.0
+        assert "total deadline" in str(error)
+    assert len(fake_openai.chat_requests) == 1, "the second stream was never sent"
+
+
+async def test_retry_after_on_a_503_stream_is_honoured(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.queue(Behaviour.error(503, "overloaded", headers={"Retry-After": "1"}))
+    start = time.monotonic()
+    events = await collect(make_transport())
+    assert time.monotonic() - start >= 0.9
+    assert deltas(events)[-1] == "[DONE]"
+    assert len(fake_openai.chat_requests) == 2
+
+
+async def test_closing_a_stream_frees_its_slot_at_once(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    """Closing the stream closes the response and frees the slot at once (no GC needed)."""
+    fake_openai.default = Behaviour(text=" ".join(["w"] * 100), chunk_delay=0.01)
+    transport = make_transport(max_concurrency=1)
+    slot = transport._slot()
+    async with aclosing(transport.stream_sse(PATH, STREAM)) as events:
+        await anext(events)
+        assert slot.locked()
+    assert not slot.locked()

@@ -292,3 +292,58 @@ async def test_quota_exhaustion_is_not_retried_even_with_a_long_message(
         await transport.request_json("POST", PATH, CHAT)
     assert caught.value.code == "insufficient_quota"
     assert len(fake_openai.chat_requests) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_retry_after_on_a_server_error_is_honoured(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport, status: int
+) -> None:
+    fake_openai.queue(Behaviour.error(status, "overloaded", headers={"Retry-After": "1"}))
+    start = time.monotonic()
+    data = await make_transport().request_json("POST", PATH, CHAT)
+    assert data["object"] == "chat.completion"
+    assert time.monotonic() - start >= 0.9, "waited the second the server asked for"
+    assert len(fake_openai.chat_requests) == 2
+
+
+async def test_retry_after_on_a_503_beyond_the_cap_fails_at_once(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.queue(Behaviour.error(503, "maintenance", headers={"Retry-After": "120"}))
+    with pytest.raises(ProviderError) as caught:
+        await make_transport().request_json("POST", PATH, CHAT)  # max_retry_after is 5 s
+    assert caught.value.status == 503
+    assert caught.value.retry_after == 120.0
+    assert len(fake_openai.chat_requests) == 1
+
+
+async def test_retry_after_on_a_503_is_bounded_by_the_deadline(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.queue(Behaviour.error(503, "busy", headers={"Retry-After": "2"}))
+    retry = RetryPolicy(max_retries=5, base_delay=0.01, max_retry_after=60.0, deadline=1.0)
+    start = time.monotonic()
+    with pytest.raises(ProviderError) as caught:
+        await make_transport(retry=retry).request_json("POST", PATH, CHAT)
+    assert time.monotonic() - start < 0.9
+    assert caught.value.retry_after == 2.0
+    assert len(fake_openai.chat_requests) == 1
+
+
+async def test_deadline_bounds_the_wait_for_a_concurrency_slot(
+    fake_openai: FakeOpenAIServer, make_transport: MakeTransport
+) -> None:
+    fake_openai.queue(Behaviour(delay_headers=1.5))
+    retry = RetryPolicy(max_retries=3, base_delay=0.01, deadline=0.4)
+    transport = make_transport(max_concurrency=1, retry=retry, timeouts=TIMEOUTS)
+    holder = asyncio.ensure_future(
+        make_transport(max_concurrency=1).request_json("POST", PATH, CHAT)
+    )
+    await asyncio.sleep(0.2)  # the first request holds the only slot
+    start = time.monotonic()
+    with pytest.raises(RequestTimeoutError) as caught:
+        await transport.request_json("POST", PATH, CHAT)
+    assert time.monotonic() - start < 0.8
+    assert "total deadline" in str(caught.value)
+    await holder
+    assert len(fake_openai.chat_requests) == 1

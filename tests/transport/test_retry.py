@@ -28,7 +28,8 @@ from fluent_ai.errors import (
     StreamInterruptedError,
 )
 from fluent_ai.providers.openai_wire import map_http_error
-from fluent_ai.transport.retry import RetryPolicy, is_retryable, parse_retry_after
+from fluent_ai.transport.retry import RetryPolicy, is_retryable, parse_retry_after, upstream_wait
+from fluent_ai.transport.status import error_for_status
 
 NOW = float(calendar.timegm((2024, 5, 1, 12, 0, 0)))
 
@@ -222,3 +223,52 @@ def test_openai_error_mapping_decides_retries(
     assert type(error) is error_type
     assert error.status == status
     assert is_retryable(error) is retryable
+
+
+# -- Retry-After on any status -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [
+        (400, InvalidRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, ModelNotFoundError),
+        (408, RequestTimeoutError),
+        (409, ProviderError),
+        (413, InvalidRequestError),
+        (429, RateLimitError),
+        (500, ProviderError),
+        (503, ProviderError),
+        (529, ProviderError),
+    ],
+)
+def test_error_for_status_keeps_retry_after_for_every_status(
+    status: int, error_type: type[ProviderError]
+) -> None:
+    error = error_for_status(status, "busy", provider="p", retry_after=2.5)
+    assert type(error) is error_type
+    assert error.retry_after == 2.5
+    assert error.status == status
+
+
+def test_openai_mapper_reads_retry_after_on_a_503() -> None:
+    error = map_http_error("openai")(503, httpx.Headers({"retry-after": "2"}), "{}")
+    assert type(error) is ProviderError
+    assert error.retry_after == 2.0
+
+
+def test_retry_after_on_a_server_error_wins_over_backoff() -> None:
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, max_retry_after=5.0)
+    assert policy.delay(0, ProviderError("down", status=503, retry_after=3.0)) == 3.0
+    assert policy.delay(0, ProviderError("down", status=503, retry_after=30.0)) == 5.0
+    assert upstream_wait(ProviderError("down", status=503)) is None
+    assert upstream_wait(ConfigurationError("no key")) is None
+
+
+def test_rate_limit_error_constructor_is_unchanged() -> None:
+    error = RateLimitError("slow", provider="p", body="b", code="c", retry_after=1.0)
+    assert (error.status, error.retry_after, error.code, error.provider) == (429, 1.0, "c", "p")
+    assert RateLimitError("slow").retry_after is None
+    assert CircuitOpenError("open", retry_after=3.0).retry_after == 3.0

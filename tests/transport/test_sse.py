@@ -282,3 +282,99 @@ async def test_iter_sse_decodes_an_async_byte_stream() -> None:
             yield SAMPLE[i : i + 5]
 
     assert [event async for event in iter_sse(chunks())] == SAMPLE_EVENTS
+
+
+async def test_iter_sse_raises_an_error_held_back_at_the_end() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"data: good\n\ndata: \xff\n\n"
+
+    events: list[SSEEvent] = []
+
+    async def drain() -> None:
+        async for event in iter_sse(chunks()):
+            events.append(event)
+
+    with pytest.raises(MalformedResponseError, match="UTF-8"):
+        await drain()
+    assert events == [SSEEvent("good")]
+
+
+# -- the LF-only fast path gives what the general path gives ---------------------------
+
+
+class GeneralPathDecoder(SSEDecoder):
+    """Every chunk through the general, line-at-a-time path."""
+
+    __slots__ = ()
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self.check()
+        return self._feed_lines(chunk) if chunk else []
+
+
+_LF_LINES = _LINES.map(lambda line: line.replace("\r\n", "\n").replace("\r", "\n"))
+_LF_STREAMS = st.tuples(st.sampled_from(["", "\ufeff"]), st.lists(_LF_LINES, max_size=20)).map(
+    lambda parts: (parts[0] + "".join(parts[1])).encode()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=_LF_STREAMS | _STREAMS, data=st.data())
+def test_fast_path_matches_the_general_path(raw: bytes, data: st.DataObject) -> None:
+    rng = data.draw(st.randoms(use_true_random=False), label="rng")
+    chunks: list[bytes] = []
+    start = 0
+    while start < len(raw):
+        size = rng.choice([0, 1, 3, 8, 30, 200])
+        chunks.append(raw[start : start + size])
+        start += size
+    fast, general = SSEDecoder(), GeneralPathDecoder()
+    assert [e for c in chunks for e in fast.feed(c)] == [e for c in chunks for e in general.feed(c)]
+    assert fast.has_partial_line == general.has_partial_line
+    assert fast.flush() == general.flush()
+    assert feed_all(chunks) == reference_parse(raw)
+
+
+def warm_decoder() -> SSEDecoder:
+    """A decoder past its first line, so that LF-only chunks take the fast path."""
+    decoder = SSEDecoder()
+    assert decoder.feed(b": hello\n") == []
+    return decoder
+
+
+@pytest.mark.parametrize("decoder_type", [SSEDecoder, GeneralPathDecoder])
+def test_fast_path_events_before_a_bad_line_then_the_error(
+    decoder_type: type[SSEDecoder],
+) -> None:
+    decoder = decoder_type()
+    decoder.feed(b": hello\n")
+    assert decoder.feed(b"data: good\n\ndata: \xff\n\ndata: later\n\n") == [SSEEvent("good")]
+    with pytest.raises(MalformedResponseError, match="UTF-8"):
+        decoder.feed(b"")
+    # Both paths keep the lines after the bad one and read them on the next call.
+    assert decoder.feed(b"\n") == [SSEEvent("later")]
+
+
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_fast_path_multi_byte_character_cut_across_feeds(char: str) -> None:
+    encoded = char.encode()
+    for cut in range(1, len(encoded)):
+        decoder = warm_decoder()
+        assert decoder.feed(b"data: x\ndata: " + encoded[:cut]) == []
+        assert decoder.has_partial_line
+        assert decoder.feed(encoded[cut:] + b"\n\n") == [SSEEvent("x\n" + char)]
+
+
+def test_fast_path_keeps_fields_and_resets_the_event_type() -> None:
+    decoder = warm_decoder()
+    raw = b"event: a\nid: 1\nretry: 5\ndata:x\ndata\n\n: c\n\nevent: b\n\ndata: y\n\n"
+    assert decoder.feed(raw) == [
+        SSEEvent("x\n", event="a", id="1", retry=5),
+        SSEEvent("y", id="1", retry=5),
+    ]
+
+
+def test_events_compare_and_hash_by_value() -> None:
+    assert SSEEvent("a") == SSEEvent("a", "message", None, None)
+    assert hash(SSEEvent("a", id="1")) == hash(SSEEvent("a", id="1"))
+    assert SSEEvent("a") != SSEEvent("a", event="json")

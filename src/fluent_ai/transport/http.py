@@ -4,6 +4,11 @@ Providers describe *what* to send and how to read an error body; this module own
 it is sent. A streamed response is retried only until its first event has been handed
 to the caller: after that a failure becomes :class:`StreamInterruptedError`, because
 replaying would duplicate text the user has already seen.
+
+The total deadline covers everything before the first event (waiting for a concurrency
+slot, building the client, the headers, and the body bytes until an event is complete);
+after the first event only the per-read timeout applies, since a long answer that keeps
+flowing is not a failure.
 """
 
 from __future__ import annotations
@@ -13,22 +18,22 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from fluent_ai.errors import (
     ConfigurationError,
     FluentAIError,
     MalformedResponseError,
     ProviderConnectionError,
-    RateLimitError,
     RequestTimeoutError,
     StreamInterruptedError,
     excerpt,
+    redact_url,
 )
 from fluent_ai.transport.breaker import BreakerRegistry, CircuitBreaker
-from fluent_ai.transport.pool import ClientPool, Timeouts, default_pool
-from fluent_ai.transport.retry import RetryPolicy, is_retryable
+from fluent_ai.transport.pool import ClientPool, Timeouts, default_pool, httpx_timeout
+from fluent_ai.transport.retry import RetryPolicy, is_retryable, upstream_wait
 from fluent_ai.transport.sse import SSEDecoder, SSEEvent
 
 if TYPE_CHECKING:
@@ -39,6 +44,8 @@ __all__ = ["ErrorMapper", "HttpTransport", "TransportConfig", "default_breakers"
 log = logging.getLogger("fluent_ai.transport")
 
 ErrorMapper = Callable[[int, "httpx.Headers", str], FluentAIError]
+
+T = TypeVar("T")
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _JSON_ANSWER_LIMIT = 16 * 1024 * 1024
@@ -74,10 +81,15 @@ class HttpTransport:
         pool: ClientPool | None = None,
         breakers: BreakerRegistry | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(base_url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            valid = False
+        if not valid:
             raise ConfigurationError(
-                f"{provider}: base URL must be an http(s) URL, got {base_url!r}",
+                f"{provider}: base URL must be an http(s) URL, got {redact_url(base_url)!r}",
                 provider=provider,
             )
         self.base_url = base_url.rstrip("/")
@@ -86,7 +98,13 @@ class HttpTransport:
         self.map_error = map_error
         self.config = config or TransportConfig()
         self._pool = pool or default_pool()
-        self._breaker: CircuitBreaker = (breakers or _DEFAULT_BREAKERS).get(parts.netloc)
+        # Messages show the URL without credentials; the breaker's host name too, as it
+        # appears in CircuitOpenError.
+        self._shown_url = redact_url(self.base_url)
+        userinfo, _, host = parts.netloc.rpartition("@")
+        secrets = (userinfo, unquote(parts.password or ""), parts.query)
+        self._secrets = tuple(secret for secret in secrets if secret)
+        self._breaker: CircuitBreaker = (breakers or _DEFAULT_BREAKERS).get(host)
 
     # -- public -----------------------------------------------------------------------
 
@@ -97,11 +115,7 @@ class HttpTransport:
         attempt = 0
         while True:
             try:
-                try:
-                    async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                        return await self._json_attempt(method, path, body)
-                except TimeoutError:
-                    raise self._deadline_error() from None
+                return await self._within(self._json_attempt(method, path, body), deadline)
             except FluentAIError as error:
                 wait = self._retry_wait(error, attempt, deadline - loop.time())
                 if wait is None:
@@ -114,7 +128,13 @@ class HttpTransport:
         """POST ``body`` and yield the server-sent events of the answer.
 
         A server that answers with plain JSON instead of an event stream is tolerated: its
-        body arrives as a single event whose ``event`` is ``"json"``.
+        body arrives as a single event whose ``event`` is ``"json"``. The provider's
+        concurrency slot is held until the stream is read to its end or closed (a stream
+        in flight is a request in flight); close it with ``contextlib.aclosing``.
+
+        One generator on purpose: every layer of async generators costs each chunk a
+        resumption. Everything before the first event is awaited under the total
+        deadline, and nothing is yielded while a timeout is armed.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.retry.deadline
@@ -122,10 +142,50 @@ class HttpTransport:
         while True:
             delivered = False
             try:
-                async with aclosing(self._stream_attempt(path, body, deadline)) as events:
-                    async for event in events:
-                        delivered = True
-                        yield event
+                slot = self._slot()
+                await self._within(slot.acquire(), deadline)
+                try:
+                    response = await self._within(self._send_stream(path, body), deadline)
+                    import httpx  # imported by the pool already: a dictionary look-up
+
+                    try:
+                        content_type = response.headers.get("content-type", "")
+                        if "json" in content_type and "event-stream" not in content_type:
+                            # The server ignored the request to stream: pass its whole
+                            # answer on as one event named ``json``.
+                            read = self._read_body(response, _JSON_ANSWER_LIMIT)
+                            data = await self._within(read, deadline)
+                            delivered = True
+                            yield SSEEvent(data, "json")
+                            return
+                        decoder = SSEDecoder()
+                        chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+                        async with aclosing(chunks):
+                            first = await self._within(
+                                self._first_events(chunks, decoder), deadline
+                            )
+                            if first:
+                                delivered = True
+                                for event in first:
+                                    yield event
+                                try:
+                                    async for raw in chunks:
+                                        for event in decoder.feed(raw):
+                                            yield event
+                                except httpx.TimeoutException as exc:
+                                    raise self._stalled() from exc
+                                except httpx.HTTPError as exc:
+                                    raise StreamInterruptedError(
+                                        f"{self.provider}: stream cut: {self._describe(exc)}",
+                                        provider=self.provider,
+                                    ) from exc
+                        for event in self._finish(decoder):
+                            delivered = True
+                            yield event
+                    finally:
+                        await response.aclose()
+                finally:
+                    slot.release()
                 return
             except FluentAIError as error:
                 if delivered:
@@ -140,11 +200,12 @@ class HttpTransport:
     # -- one attempt ------------------------------------------------------------------
 
     async def _json_attempt(self, method: str, path: str, body: Any) -> Any:
-        client = self._pool.client(self.base_url, self.config.timeouts)
+        client = await self._pool.client(self.base_url)
+        timeout = httpx_timeout(self.config.timeouts)
         async with self._slot():
             response = await self._guarded(
                 lambda: client.request(
-                    method, self.base_url + path, json=body, headers=self.headers
+                    method, self.base_url + path, json=body, headers=self.headers, timeout=timeout
                 )
             )
         if response.status_code >= 400:
@@ -159,76 +220,81 @@ class HttpTransport:
                 body=response.text,
             ) from exc
 
-    async def _stream_attempt(
-        self, path: str, body: Any, deadline: float
-    ) -> AsyncGenerator[SSEEvent, None]:
-        # The provider's concurrency slot is held until the stream is fully read or closed:
-        # a stream in flight is a request in flight.
-        async with self._slot(), aclosing(self._stream_events(path, body, deadline)) as events:
-            async for event in events:
-                yield event
-
-    async def _stream_events(
-        self, path: str, body: Any, deadline: float
-    ) -> AsyncGenerator[SSEEvent, None]:
-        import httpx
-
-        client = self._pool.client(self.base_url, self.config.timeouts)
+    async def _send_stream(self, path: str, body: Any) -> httpx.Response:
+        """Send the streamed request; an error status is read, mapped and raised here."""
+        client = await self._pool.client(self.base_url)
         request = client.build_request(
             "POST",
             self.base_url + path,
             json=body,
             headers={**self.headers, "accept": "text/event-stream"},
+            timeout=httpx_timeout(self.config.timeouts),
         )
-        loop = asyncio.get_running_loop()
+        response = await self._guarded(lambda: client.send(request, stream=True))
+        if response.status_code < 400:
+            return response
         try:
-            async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                response = await self._guarded(lambda: client.send(request, stream=True))
-        except TimeoutError:
-            raise self._deadline_error() from None
-        yielded = False
-        try:
-            if response.status_code >= 400:
-                raise self._error_from(response, await _read_capped(response))
-            content_type = response.headers.get("content-type", "")
-            if "json" in content_type and "event-stream" not in content_type:
-                # The server ignored the request to stream: pass its whole answer on as
-                # one event named ``json`` for the provider to read as a plain answer.
-                yielded = True
-                yield SSEEvent(data=await _read_capped(response, _JSON_ANSWER_LIMIT), event="json")
-                return
-            decoder = SSEDecoder()
-            async for raw in response.aiter_bytes():
-                for event in decoder.feed(raw):
-                    yielded = True
-                    yield event
-            decoder.check()
-            if decoder.has_partial_line:
-                raise StreamInterruptedError(
-                    f"{self.provider}: stream ended in the middle of an event",
-                    provider=self.provider,
-                )
-            for event in decoder.flush():
-                yield event
-        except httpx.TimeoutException as exc:
-            if yielded:
-                raise StreamInterruptedError(
-                    f"{self.provider}: stream stalled (no data for {self.config.timeouts.read:g}s)",
-                    provider=self.provider,
-                ) from exc
-            raise self._timeout_error(exc) from exc
-        except httpx.HTTPError as exc:
-            if yielded:
-                raise StreamInterruptedError(
-                    f"{self.provider}: stream cut: {_describe(exc)}", provider=self.provider
-                ) from exc
-            raise self._connection_error(exc) from exc
+            text = await self._read_body(response)
         finally:
             await response.aclose()
+        raise self._error_from(response, text)
+
+    async def _first_events(
+        self, chunks: AsyncGenerator[bytes, None], decoder: SSEDecoder
+    ) -> list[SSEEvent]:
+        """Read until the decoder completes an event; ``[]`` when the body ended first."""
+        import httpx
+
+        try:
+            async for raw in chunks:
+                events = decoder.feed(raw)
+                if events:
+                    return events
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc) from exc
+        return []
+
+    def _finish(self, decoder: SSEDecoder) -> list[SSEEvent]:
+        """The body ended: raise what the decoder held back, or return its last events."""
+        decoder.check()
+        if decoder.has_partial_line:
+            raise StreamInterruptedError(
+                f"{self.provider}: stream ended in the middle of an event",
+                provider=self.provider,
+            )
+        return decoder.flush()
+
+    async def _read_body(self, response: httpx.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
+        """Read at most ``limit`` bytes (64 KiB for errors): never a memory hazard."""
+        import httpx
+
+        data = bytearray()
+        try:
+            chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc) from exc
+        return data.decode("utf-8", errors="replace")
 
     def _slot(self) -> asyncio.Semaphore:
         """The provider's concurrency limit on the running loop."""
         return self._pool.semaphore(self.provider, self.config.max_concurrency)
+
+    async def _within(self, awaitable: Awaitable[T], deadline: float) -> T:
+        """Await ``awaitable`` before the total deadline (a loop time) or fail."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await awaitable
+        except TimeoutError:
+            raise self._deadline_error() from None
 
     async def _guarded(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         """Run ``send`` under the host's circuit breaker and record the verdict."""
@@ -262,10 +328,15 @@ class HttpTransport:
     # -- errors -----------------------------------------------------------------------
 
     def _retry_wait(self, error: FluentAIError, attempt: int, remaining: float) -> float | None:
+        """Seconds to wait before retrying after ``error``, or ``None`` to give up.
+
+        A ``Retry-After`` is honoured whatever the status (503s send it too), but one
+        beyond ``max_retry_after`` or past the deadline means giving up at once.
+        """
         policy: RetryPolicy = self.config.retry
         if attempt >= policy.max_retries or not is_retryable(error):
             return None
-        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        retry_after = upstream_wait(error)
         if retry_after is not None and retry_after > policy.max_retry_after:
             return None
         wait = policy.delay(attempt, error)
@@ -287,7 +358,7 @@ class HttpTransport:
     def _timeout_error(self, exc: Exception) -> RequestTimeoutError:
         kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
         return RequestTimeoutError(
-            f"{self.provider}: {kind} talking to {self.base_url}", provider=self.provider
+            f"{self.provider}: {kind} talking to {self._shown_url}", provider=self.provider
         )
 
     def _deadline_error(self) -> RequestTimeoutError:
@@ -297,29 +368,27 @@ class HttpTransport:
             provider=self.provider,
         )
 
-    def _connection_error(self, exc: Exception) -> ProviderConnectionError:
-        return ProviderConnectionError(
-            f"{self.provider}: cannot reach {self.base_url}: {_describe(exc)}",
+    def _stalled(self) -> StreamInterruptedError:
+        return StreamInterruptedError(
+            f"{self.provider}: stream stalled (no data for {self.config.timeouts.read:g}s)",
             provider=self.provider,
         )
+
+    def _connection_error(self, exc: Exception) -> ProviderConnectionError:
+        return ProviderConnectionError(
+            f"{self.provider}: cannot reach {self._shown_url}: {self._describe(exc)}",
+            provider=self.provider,
+        )
+
+    def _describe(self, exc: BaseException) -> str:
+        """A short description of ``exc`` that never repeats the base URL's credentials."""
+        text = str(exc) or type(exc).__name__
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return excerpt(text, 160)
 
 
 def _note_attempts(error: FluentAIError, retries: int) -> None:
     """Say in the message that retries happened, so a final error explains its delay."""
     if retries:
         error.message = f"{error.message} (gave up after {retries + 1} attempts)"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return excerpt(text, 160)
-
-
-async def _read_capped(response: httpx.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
-    """Read at most ``limit`` bytes of a body (64 KiB for errors): never a memory hazard."""
-    data = bytearray()
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= limit:
-            break
-    return data.decode("utf-8", errors="replace")

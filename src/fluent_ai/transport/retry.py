@@ -22,7 +22,13 @@ from fluent_ai.errors import (
     RequestTimeoutError,
 )
 
-__all__ = ["RETRYABLE_STATUS", "RetryPolicy", "is_retryable", "parse_retry_after"]
+__all__ = [
+    "RETRYABLE_STATUS",
+    "RetryPolicy",
+    "is_retryable",
+    "parse_retry_after",
+    "upstream_wait",
+]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
@@ -65,6 +71,14 @@ def is_retryable(error: FluentAIError) -> bool:
     return False
 
 
+def upstream_wait(error: FluentAIError) -> float | None:
+    """The wait the upstream asked for (``Retry-After``, on any status), if it asked."""
+    retry_after = error.retry_after if isinstance(error, ProviderError) else None
+    if isinstance(retry_after, int | float) and retry_after >= 0:
+        return float(retry_after)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How many times to retry and within which total time.
@@ -81,8 +95,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: FluentAIError) -> float:
         """The wait before retry number ``attempt`` (0-based) after ``error``."""
-        retry_after = getattr(error, "retry_after", None)
-        if isinstance(retry_after, int | float) and retry_after >= 0:
-            return min(float(retry_after), self.max_retry_after)
+        retry_after = upstream_wait(error)
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         return random.uniform(0.0, ceiling)

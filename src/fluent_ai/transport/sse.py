@@ -17,9 +17,14 @@ from fluent_ai.errors import MalformedResponseError
 __all__ = ["SSEDecoder", "SSEEvent", "iter_sse"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SSEEvent:
-    """One dispatched event. ``event`` defaults to ``"message"`` as the spec says."""
+    """One dispatched event. ``event`` defaults to ``"message"`` as the spec says.
+
+    Treat it as read-only. It is not ``frozen`` because a frozen dataclass sets each field
+    through ``object.__setattr__``, which made building one cost more than decoding its
+    line; it stays hashable and comparable by value.
+    """
 
     data: str
     event: str = "message"
@@ -57,10 +62,54 @@ class SSEDecoder:
         A malformed line raises :class:`MalformedResponseError`; events completed before it
         in the same chunk are returned first and the error is raised by the next call.
         """
-        self.check()
-        events: list[SSEEvent] = []
+        if self._error is not None:
+            self.check()
         if not chunk:
-            return events
+            return []
+        if self._pending_cr or not self._started or b"\r" in chunk:
+            return self._feed_lines(chunk)
+        # Fast path: LF-only chunks (nearly every server). The complete lines are decoded
+        # in one go and split on "\n"; the rules are those of the general path below.
+        buf = self._buffer
+        block: bytes | bytearray
+        if not buf and chunk[-1] == 0x0A:  # the usual read: whole lines, nothing held back
+            block, tail = chunk, b""
+        else:
+            end = chunk.rfind(b"\n") + 1
+            if not end:
+                buf += chunk
+                return []
+            if b"\r" in buf:  # only after a decoding error left unread lines behind
+                return self._feed_lines(chunk)
+            block, tail = buf + chunk[:end], chunk[end:]
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._feed_lines(chunk)  # finds the bad line and keeps earlier events
+        buf.clear()
+        if tail:
+            buf += tail
+        events: list[SSEEvent] = []
+        data = self._data
+        lines = text.split("\n")
+        lines.pop()  # what followed the last line break: now in the buffer
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(
+                        SSEEvent("\n".join(data), self._event or "message", self._id, self._retry)
+                    )
+                    data.clear()
+                self._event = ""
+            elif line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+            else:
+                self._field(line)
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[SSEEvent]:
+        """The general path: any line ending, a CRLF split across feeds, a leading BOM."""
+        events: list[SSEEvent] = []
         buf = self._buffer
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
@@ -130,8 +179,13 @@ class SSEDecoder:
             raise MalformedResponseError(f"event stream is not valid UTF-8: {exc}") from exc
         if not line:
             return self._dispatch()
+        self._field(line)
+        return None
+
+    def _field(self, line: str) -> None:
+        """Apply one non-blank line: a comment, or a field and its value."""
         if line[0] == ":":
-            return None
+            return
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):
             value = value[1:]
@@ -144,26 +198,25 @@ class SSEDecoder:
                 self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
-        return None
 
     def _dispatch(self) -> SSEEvent | None:
         if not self._data:
             self._event = ""
             return None
-        event = SSEEvent(
-            data="\n".join(self._data),
-            event=self._event or "message",
-            id=self._id,
-            retry=self._retry,
-        )
+        event = SSEEvent("\n".join(self._data), self._event or "message", self._id, self._retry)
         self._data.clear()
         self._event = ""
         return event
 
 
 async def iter_sse(byte_chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
-    """Decode an async stream of byte chunks into events."""
+    """Decode an async stream of byte chunks into events.
+
+    A decoding error found after some events of the last chunk is raised at the end,
+    once those events are out, rather than lost with the decoder.
+    """
     decoder = SSEDecoder()
     async for chunk in byte_chunks:
         for event in decoder.feed(chunk):
             yield event
+    decoder.check()

@@ -25,6 +25,13 @@ _CONTEXT_MARKERS = (
     "prompt is too long",
 )
 
+_BY_STATUS: dict[int, type[ProviderError]] = {
+    403: PermissionDeniedError,
+    404: ModelNotFoundError,
+    408: RequestTimeoutError,
+    429: RateLimitError,
+}
+
 
 def looks_like_context_overflow(text: str) -> bool:
     """Whether an upstream message says the prompt did not fit the context window."""
@@ -41,24 +48,18 @@ def error_for_status(
     code: str | None = None,
     retry_after: float | None = None,
 ) -> ProviderError:
-    """The error class that matches ``status``, with a message naming the provider."""
+    """The error class that matches ``status``, with a message naming the provider.
+
+    ``retry_after`` is kept whatever the status: a 503 or a 408 may ask for a wait just
+    as a 429 does, and the retry loop honours it for every retryable error.
+    """
     text = f"{provider}: {message} (HTTP {status})" if message else f"{provider}: HTTP {status}"
+    cls: type[ProviderError] = _BY_STATUS.get(status, ProviderError)
     if status == 401:
-        return AuthenticationError(
-            f"{text} (check the API key)", provider=provider, status=status, body=body, code=code
-        )
-    if status == 403:
-        return PermissionDeniedError(text, provider=provider, status=status, body=body, code=code)
-    if status == 404:
-        return ModelNotFoundError(text, provider=provider, status=status, body=body, code=code)
-    if status == 429:
-        return RateLimitError(
-            text, provider=provider, status=status, body=body, code=code, retry_after=retry_after
-        )
-    if status == 408:
-        return RequestTimeoutError(text, provider=provider, status=status, body=body, code=code)
-    if status in (400, 413, 422):
-        if code == "context_length_exceeded" or looks_like_context_overflow(message):
-            return ContextLengthError(text, provider=provider, status=status, body=body, code=code)
-        return InvalidRequestError(text, provider=provider, status=status, body=body, code=code)
-    return ProviderError(text, provider=provider, status=status, body=body, code=code)
+        cls, text = AuthenticationError, f"{text} (check the API key)"
+    elif status in (400, 413, 422):
+        overflow = code == "context_length_exceeded" or looks_like_context_overflow(message)
+        cls = ContextLengthError if overflow else InvalidRequestError
+    return cls(
+        text, provider=provider, status=status, body=body, code=code, retry_after=retry_after
+    )
