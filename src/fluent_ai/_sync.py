@@ -10,6 +10,7 @@ error that names the async form.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -76,8 +77,10 @@ def iterate_sync(aiter: AsyncIterator[T], *, alternative: str = "async for") -> 
                 return
             yield item
     finally:
+        # An iterator left half-read is closed while the interpreter finalizes, when the
+        # loop's daemon thread can no longer run: waiting for it then would hang the exit.
         closer = getattr(aiter, "aclose", None)
-        if closer is not None:
+        if closer is not None and not sys.is_finalizing():
             asyncio.run_coroutine_threadsafe(closer(), loop).result()
 
 

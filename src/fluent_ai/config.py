@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     local_model_path: str | None = Field(None, description="A GGUF file to use as `local`.")
     local_context: int = Field(4096, ge=256, le=131072, description="Embedded model context.")
     local_threads: int = Field(0, ge=0, le=512, description="CPU threads; 0 = all cores.")
+    local_stall_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds the embedded model waits for a stalled reader before it stops.",
+    )
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
     read_timeout: float = Field(120.0, gt=0, description="Seconds allowed between two reads.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries after a retryable failure.")

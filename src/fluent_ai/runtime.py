@@ -109,7 +109,12 @@ class Runtime:
             path = Path(s.local_model_path).expanduser()
         else:
             path = find_default_gguf()
-        config = LocalModelConfig(str(path), context=s.local_context, threads=s.local_threads)
+        config = LocalModelConfig(
+            str(path),
+            context=s.local_context,
+            threads=s.local_threads,
+            stall_timeout=s.local_stall_timeout,
+        )
         provider = LocalProvider(config)
         return Resolved(provider, provider.model_name)
 

@@ -3,23 +3,33 @@
 Design rule (DESIGN.md §4): a stream never dies silently. A failure ends it with one
 :class:`ErrorChunk` carrying the typed error and the text so far; ``on_error`` is called;
 collectors such as :meth:`ChatStream.text` raise the typed error instead. Queues are
-bounded and a full queue *blocks* its producer: nothing is ever dropped.
+bounded and a full queue *blocks* its producer (up to a timeout the producer may set, and
+is told about): nothing is ever dropped silently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
+import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic, TypeVar
 
 from fluent_ai.errors import FluentAIError, StreamInterruptedError
 from fluent_ai.providers.base import ResultBuilder
 from fluent_ai.types import ChatResult, Chunk, Done, ErrorChunk
 
-__all__ = ["Channel", "ChannelClosed", "ChatStream", "ChunkHandler", "ErrorHandler"]
+__all__ = [
+    "Channel",
+    "ChannelClosed",
+    "ChannelTimeout",
+    "ChatStream",
+    "ChunkHandler",
+    "ErrorHandler",
+]
 
 T = TypeVar("T")
 
@@ -34,64 +44,148 @@ class ChannelClosed(Exception):
     """Raised to a producer whose consumer has gone away."""
 
 
+class ChannelTimeout(TimeoutError):
+    """Raised to a producer that found no room within its timeout: the consumer stalled."""
+
+
 class Channel(Generic[T]):
     """A bounded single-consumer queue that producers in other threads can feed.
 
-    ``put_threadsafe`` blocks the producing thread while the queue is full (backpressure)
-    and raises :class:`ChannelClosed` once the consumer has stopped listening, so a
-    worker thread never waits forever on an abandoned stream.
+    ``put_threadsafe`` blocks the producing thread while the queue is full (backpressure),
+    for at most ``timeout`` seconds when one is given (:class:`ChannelTimeout`, so a
+    producer can tell a stalled consumer from a slow one), and raises
+    :class:`ChannelClosed` once the consumer has stopped listening, so a worker thread
+    never waits forever on an abandoned stream. ``end_threadsafe`` never blocks: the end
+    marker (and an optional tail) go past the bound, so a producer can always finish.
+
+    The event loop never takes a lock a producer may hold (the loop must not block):
+    items cross threads through ``call_soon_threadsafe``, and a producer waiting for room
+    waits on a private lock that the loop releases once the consumer has taken an item.
     """
 
+    _POLL = 0.25  # a waiting producer re-checks ``closed`` this often
+
     def __init__(self, maxsize: int = 64) -> None:
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        if maxsize < 1:
+            raise ValueError("a Channel needs room for at least one item")
+        self._maxsize = maxsize
         self._loop = asyncio.get_running_loop()
-        self._closed = threading.Event()
+        self._items: deque[Any] = deque()  # delivered, not yet taken; loop thread only
+        self._getter: asyncio.Future[None] | None = None  # the consumer waiting for items
+        self._sent = 0  # data items handed over; written by producers only
+        self._taken = 0  # data items taken; written by the loop only
+        self._parked: list[threading.Lock] = []  # gates of producers waiting for room
+        self._producer_lock = threading.Lock()  # producers only: keeps the bound exact
+        self._closed = False
+        self._ended = False
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
-    def put_threadsafe(self, item: T) -> None:
-        self._put_from_thread(item)
+    def put_threadsafe(self, item: T, timeout: float | None = None) -> None:
+        """Hand ``item`` to the consumer, waiting while the channel is full.
 
-    def end_threadsafe(self, error: BaseException | None = None) -> None:
-        """Mark the end of the stream (optionally with an error to raise to the consumer)."""
-        try:
-            self._put_from_thread(_Failure(error) if error is not None else _END)
-        except ChannelClosed:
-            return
-
-    def _put_from_thread(self, item: Any) -> None:
-        while not self._closed.is_set():
-            try:
-                future = asyncio.run_coroutine_threadsafe(self._queue.put(item), self._loop)
-            except RuntimeError:  # the loop is closed
-                self._closed.set()
-                break
-            while True:
-                try:
-                    future.result(timeout=0.25)
+        Raises :class:`ChannelTimeout` when no room appeared within ``timeout`` seconds
+        (``item`` is then not queued) and :class:`ChannelClosed` once the consumer is
+        gone. Call it from a thread other than the event loop's.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._producer_lock:
+                if self._closed or self._ended:
+                    raise ChannelClosed
+                if self._sent - self._taken < self._maxsize:
+                    self._sent += 1
+                    self._send((item,))
                     return
-                except FutureTimeout:
-                    if self._closed.is_set():
-                        future.cancel()
-                        raise ChannelClosed from None
-        raise ChannelClosed
+            if deadline is not None and time.monotonic() >= deadline:
+                raise ChannelTimeout(f"no room in the channel for {timeout:g}s")
+            self._wait_for_room(deadline)
+
+    def end_threadsafe(
+        self, error: BaseException | None = None, *, tail: tuple[T, ...] = ()
+    ) -> None:
+        """End the stream without waiting: ``tail`` items, then the end (or ``error``).
+
+        ``tail`` carries items a timed-out producer could not queue, so the consumer
+        still receives everything produced. Only the first end counts.
+        """
+        with self._producer_lock:
+            if self._ended or self._closed:
+                return
+            self._ended = True
+            self._sent += len(tail)
+            with contextlib.suppress(ChannelClosed):
+                self._send((*tail, _Failure(error) if error is not None else _END))
 
     def close(self) -> None:
-        """The consumer is done: release any producer blocked on a full queue."""
-        self._closed.set()
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        """The consumer is done: release every producer waiting for room (any thread)."""
+        self._closed = True
+        self._release_parked()
+
+    def _send(self, items: tuple[Any, ...]) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, items)
+        except RuntimeError:  # the loop is closed: nobody will ever read
+            self._closed = True
+            raise ChannelClosed from None
+
+    def _wait_for_room(self, deadline: float | None) -> None:
+        """Block until the consumer takes an item, the deadline passes or it goes away."""
+        gate = threading.Lock()
+        gate.acquire()
+        try:
+            self._loop.call_soon_threadsafe(self._park, gate)
+        except RuntimeError:
+            self._closed = True
+            return
+        while not self._closed:
+            wait = self._POLL if deadline is None else min(self._POLL, deadline - time.monotonic())
+            if wait <= 0 or gate.acquire(timeout=wait):
+                return
+
+    def _park(self, gate: threading.Lock) -> None:
+        """On the loop: release ``gate`` at once if there is room, else when there is."""
+        if self._closed or self._sent - self._taken < self._maxsize:
+            gate.release()
+        else:
+            self._parked.append(gate)
+
+    def _release_parked(self) -> None:
+        while True:
+            try:
+                gate = self._parked.pop()
+            except IndexError:
+                return
+            gate.release()
+
+    def _deliver(self, items: tuple[Any, ...]) -> None:
+        if self._closed:
+            return
+        self._items.extend(items)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
 
     async def __aiter__(self) -> AsyncIterator[T]:
         try:
             while True:
-                item = await self._queue.get()
+                while not self._items:
+                    if self._closed:
+                        return
+                    self._getter = self._loop.create_future()
+                    try:
+                        await self._getter
+                    finally:
+                        self._getter = None
+                item = self._items.popleft()
                 if item is _END:
                     return
                 if isinstance(item, _Failure):
                     raise item.error
+                self._taken += 1
+                self._release_parked()
                 yield item
         finally:
             self.close()
@@ -153,6 +247,13 @@ class ChatStream:
         """Stop the stream now (after a ``break``): releases its connection at once."""
         if self._iterator is not None:
             await self._iterator.aclose()
+
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """``async with agent.chat(...) as stream:`` closes the stream however the block ends."""
+        await self.aclose()
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         builder = self._builder
