@@ -11,6 +11,7 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from fluent_ai._aio import aclose_quietly
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.types import ChatRequest, Chunk, Done, Usage, UsageChunk
 
@@ -56,9 +57,7 @@ class Engine:
                         self.ledger.record(chunk.model, usage or Usage())
                     yield chunk
             finally:
-                closer = getattr(source, "aclose", None)
-                if closer is not None:
-                    await closer()
+                await aclose_quietly(source)
             return
         result = await provider.complete(request)
         self.ledger.record(result.model, result.usage)

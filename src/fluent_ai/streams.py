@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from fluent_ai._aio import aclose_quietly, resolve
 from fluent_ai.errors import FluentAIError, StreamInterruptedError
 from fluent_ai.providers.base import ResultBuilder
 from fluent_ai.types import ChatResult, Chunk, Done, ErrorChunk
@@ -199,9 +199,7 @@ class _Failure:
 
 
 async def _call(handler: Callable[[Any], Awaitable[None] | None], value: Any) -> None:
-    outcome = handler(value)
-    if inspect.isawaitable(outcome):
-        await outcome
+    await resolve(handler(value))
 
 
 class ChatStream:
@@ -278,9 +276,7 @@ class ChatStream:
             wrapped.__cause__ = exc
             yield await self._fail(wrapped)
         finally:
-            closer = getattr(source, "aclose", None)
-            if closer is not None:
-                await closer()
+            await aclose_quietly(source)
 
     async def _fail(self, error: FluentAIError) -> ErrorChunk:
         partial = self._builder.text

@@ -6,10 +6,10 @@ conversation exactly as it was, so the user can simply ask again.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
 from fluent_ai.engine import Engine, default_engine
@@ -154,9 +154,7 @@ class Conversation:
             self._messages.append(user)
             self._messages.append(Message.assistant(result.text, result.tool_calls))
             for handler in config.on_turn:
-                outcome = handler(self, result)
-                if inspect.isawaitable(outcome):
-                    await outcome
+                await resolve(handler(self, result))
 
         return ChatStream(
             source,

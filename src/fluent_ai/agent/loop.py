@@ -7,11 +7,11 @@ the callback sees the finished turn and returns what happens next.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
+from fluent_ai._aio import resolve
 from fluent_ai.errors import FluentAIError
 from fluent_ai.types import ChatResult
 
@@ -85,17 +85,13 @@ async def run_chat_loop(
             raise LoopLimitError(f"chat loop stopped after max_turns={max_turns} turns")
         result = await conversation.chat(message).result()
         results.append(result)
-        action = on_turn(conversation, result)
-        if inspect.isawaitable(action):
-            action = await action
+        action = await resolve(on_turn(conversation, result))
         if isinstance(action, Break):
             return results
         if isinstance(action, Reprompt):
             message = action.message
         elif isinstance(action, UserPrompt):
-            answer = (ask_user or _ask_stdin)(action.prompt)
-            if inspect.isawaitable(answer):
-                answer = await answer
+            answer = await resolve((ask_user or _ask_stdin)(action.prompt))
             if answer is None:
                 return results
             message = answer

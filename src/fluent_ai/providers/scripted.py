@@ -8,11 +8,11 @@ small pieces so streaming code paths are exercised, and a reply can fail part-wa
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from fluent_ai._aio import resolve
 from fluent_ai.errors import ConfigurationError, FluentAIError
 from fluent_ai.providers.base import Provider
 from fluent_ai.types import (
@@ -126,8 +126,6 @@ class FunctionModel(Provider):
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         self.requests.append(request)
-        outcome = self.function(request.messages, request)
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
+        outcome: ReplyLike = await resolve(self.function(request.messages, request))
         async for chunk in _play(_as_reply(outcome), request, f"{self.name}:{self.model_name}"):
             yield chunk
