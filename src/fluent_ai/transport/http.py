@@ -14,11 +14,12 @@ flowing is not a failure.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from fluent_ai.errors import (
@@ -39,11 +40,40 @@ from fluent_ai.transport.sse import SSEDecoder, SSEEvent
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ErrorMapper", "HttpTransport", "TransportConfig", "default_breakers"]
+__all__ = [
+    "ErrorMapper",
+    "HttpTransport",
+    "RequestSigner",
+    "StreamDecoder",
+    "TransportConfig",
+    "default_breakers",
+]
 
 log = logging.getLogger("fluent_ai.transport")
 
 ErrorMapper = Callable[[int, "httpx.Headers", str], FluentAIError]
+#: Adds per-request headers computed from the exact bytes sent (AWS SigV4 signing):
+#: ``(method, url, headers, body) -> headers to add``.
+RequestSigner = Callable[[str, str, Mapping[str, str], bytes], Mapping[str, str]]
+
+
+class StreamDecoder(Protocol):
+    """Turns the bytes of a streamed body into events (SSE by default).
+
+    ``feed`` returns the events a piece completed; ``check`` raises what was held back;
+    ``has_partial_line`` says the body ended inside an event; ``flush`` returns the
+    last events at the end of the body.
+    """
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]: ...
+
+    def check(self) -> None: ...
+
+    @property
+    def has_partial_line(self) -> bool: ...
+
+    def flush(self) -> list[SSEEvent]: ...
+
 
 T = TypeVar("T")
 
@@ -80,6 +110,7 @@ class HttpTransport:
         config: TransportConfig | None = None,
         pool: ClientPool | None = None,
         breakers: BreakerRegistry | None = None,
+        sign: RequestSigner | None = None,
     ) -> None:
         try:
             parts = urlsplit(base_url)
@@ -96,6 +127,7 @@ class HttpTransport:
         self.provider = provider
         self.headers = dict(headers)
         self.map_error = map_error
+        self.sign = sign
         self.config = config or TransportConfig()
         self._pool = pool or default_pool()
         # Messages show the URL without credentials; the breaker's host name too, as it
@@ -110,12 +142,30 @@ class HttpTransport:
 
     async def request_json(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request (retrying as the policy allows) and return the decoded JSON."""
+        return await self.request(method, path, body)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+        expect: Literal["json", "bytes"] = "json",
+    ) -> Any:
+        """Send one request (retrying as the policy allows) and return its answer.
+
+        ``body`` is sent as JSON; ``files`` and ``data`` as a multipart form instead
+        (audio uploads). ``expect="bytes"`` returns the raw body (audio answers).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.retry.deadline
         attempt = 0
         while True:
             try:
-                return await self._within(self._json_attempt(method, path, body), deadline)
+                attempt_call = self._attempt(method, path, body, files, data, expect)
+                return await self._within(attempt_call, deadline)
             except FluentAIError as error:
                 wait = self._retry_wait(error, attempt, deadline - loop.time())
                 if wait is None:
@@ -124,8 +174,18 @@ class HttpTransport:
                 attempt += 1
                 await asyncio.sleep(wait)
 
-    async def stream_sse(self, path: str, body: Any) -> AsyncGenerator[SSEEvent, None]:
+    async def stream_sse(
+        self,
+        path: str,
+        body: Any,
+        *,
+        decoder: Callable[[], StreamDecoder] = SSEDecoder,
+        accept: str = "text/event-stream",
+    ) -> AsyncGenerator[SSEEvent, None]:
         """POST ``body`` and yield the server-sent events of the answer.
+
+        ``decoder`` reads another streaming format into the same events (AWS event
+        streams for Bedrock), ``accept`` is the media type asked for.
 
         A server that answers with plain JSON instead of an event stream is tolerated: its
         body arrives as a single event whose ``event`` is ``"json"``. The provider's
@@ -145,7 +205,8 @@ class HttpTransport:
                 slot = self._slot()
                 await self._within(slot.acquire(), deadline)
                 try:
-                    response = await self._within(self._send_stream(path, body), deadline)
+                    sending = self._send_stream(path, body, accept)
+                    response = await self._within(sending, deadline)
                     import httpx  # imported by the pool already: a dictionary look-up
 
                     try:
@@ -158,19 +219,17 @@ class HttpTransport:
                             delivered = True
                             yield SSEEvent(data, "json")
                             return
-                        decoder = SSEDecoder()
+                        reader = decoder()
                         chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
                         async with aclosing(chunks):
-                            first = await self._within(
-                                self._first_events(chunks, decoder), deadline
-                            )
+                            first = await self._within(self._first_events(chunks, reader), deadline)
                             if first:
                                 delivered = True
                                 for event in first:
                                     yield event
                                 try:
                                     async for raw in chunks:
-                                        for event in decoder.feed(raw):
+                                        for event in reader.feed(raw):
                                             yield event
                                 except httpx.TimeoutException as exc:
                                     raise self._stalled() from exc
@@ -179,7 +238,7 @@ class HttpTransport:
                                         f"{self.provider}: stream cut: {self._describe(exc)}",
                                         provider=self.provider,
                                     ) from exc
-                        for event in self._finish(decoder):
+                        for event in self._finish(reader):
                             delivered = True
                             yield event
                     finally:
@@ -199,17 +258,52 @@ class HttpTransport:
 
     # -- one attempt ------------------------------------------------------------------
 
-    async def _json_attempt(self, method: str, path: str, body: Any) -> Any:
+    def _prepare(
+        self, method: str, url: str, body: Any, headers: dict[str, str]
+    ) -> tuple[bytes | None, dict[str, str]]:
+        """The body's bytes and the headers to send, signed when the provider signs."""
+        content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        if content is not None:
+            headers.setdefault("content-type", "application/json")
+        if self.sign is not None:
+            headers.update(self.sign(method, url, headers, content or b""))
+        return content, headers
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+        data: Mapping[str, str] | None,
+        expect: str,
+    ) -> Any:
         client = await self._pool.client(self.base_url)
         timeout = httpx_timeout(self.config.timeouts)
+        url = self.base_url + path
+        headers = dict(self.headers)
+        if files is not None:
+            # httpx writes the multipart boundary into content-type itself.
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            content = None
+        else:
+            content, headers = self._prepare(method, url, body, headers)
         async with self._slot():
             response = await self._guarded(
                 lambda: client.request(
-                    method, self.base_url + path, json=body, headers=self.headers, timeout=timeout
+                    method,
+                    url,
+                    content=content,
+                    files=files,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
                 )
             )
         if response.status_code >= 400:
             raise self._error_from(response, response.text)
+        if expect == "bytes":
+            return response.content
         try:
             return response.json()
         except ValueError as exc:
@@ -220,14 +314,16 @@ class HttpTransport:
                 body=response.text,
             ) from exc
 
-    async def _send_stream(self, path: str, body: Any) -> httpx.Response:
+    async def _send_stream(self, path: str, body: Any, accept: str) -> httpx.Response:
         """Send the streamed request; an error status is read, mapped and raised here."""
         client = await self._pool.client(self.base_url)
+        url = self.base_url + path
+        content, headers = self._prepare("POST", url, body, {**self.headers, "accept": accept})
         request = client.build_request(
             "POST",
-            self.base_url + path,
-            json=body,
-            headers={**self.headers, "accept": "text/event-stream"},
+            url,
+            content=content,
+            headers=headers,
             timeout=httpx_timeout(self.config.timeouts),
         )
         response = await self._guarded(lambda: client.send(request, stream=True))
@@ -240,7 +336,7 @@ class HttpTransport:
         raise self._error_from(response, text)
 
     async def _first_events(
-        self, chunks: AsyncGenerator[bytes, None], decoder: SSEDecoder
+        self, chunks: AsyncGenerator[bytes, None], decoder: StreamDecoder
     ) -> list[SSEEvent]:
         """Read until the decoder completes an event; ``[]`` when the body ended first."""
         import httpx
@@ -256,7 +352,7 @@ class HttpTransport:
             raise self._connection_error(exc) from exc
         return []
 
-    def _finish(self, decoder: SSEDecoder) -> list[SSEEvent]:
+    def _finish(self, decoder: StreamDecoder) -> list[SSEEvent]:
         """The body ended: raise what the decoder held back, or return its last events."""
         decoder.check()
         if decoder.has_partial_line:
