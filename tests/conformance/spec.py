@@ -17,7 +17,10 @@ from fluent_ai.providers.base import Provider
 __all__ = ["GOOD_KEY", "PNG_BASE64", "Harness", "Scenario", "ToolCallSpec"]
 
 #: A 1x1 PNG; adapters must forward these bytes (base64) to the upstream.
-PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
 
 GOOD_KEY = "test-key"
 

@@ -70,6 +70,19 @@ def ask(h: Harness, *messages: Message, **fields: Any) -> ChatRequest:
     return ChatRequest(model=h.model, messages=messages, **fields)
 
 
+async def call(provider: Provider, request: ChatRequest, *, streamed: bool) -> None:
+    """One call, streamed or not, for the error cases."""
+    if streamed:
+        await collect(provider, request)
+    else:
+        await provider.complete(request)
+
+
+async def drain_into(chunks: list[Chunk], provider: Provider, request: ChatRequest) -> None:
+    async for chunk in provider.stream(request):
+        chunks.append(chunk)
+
+
 async def collect(provider: Provider, request: ChatRequest) -> list[Chunk]:
     chunks: list[Chunk] = []
     try:
@@ -214,10 +227,7 @@ async def test_401_is_an_authentication_error(h: Harness, streamed: bool) -> Non
     h.queue(Scenario(status=401))
     provider = h.provider(api_key="wrong-key")
     with pytest.raises(AuthenticationError) as caught:
-        if streamed:
-            await collect(provider, ask(h, Message.user("hi")))
-        else:
-            await provider.complete(ask(h, Message.user("hi")))
+        await call(provider, ask(h, Message.user("hi")), streamed=streamed)
     assert caught.value.status == 401
     assert "wrong-key" not in str(caught.value)
 
@@ -238,10 +248,7 @@ async def test_500_is_a_provider_error(h: Harness, streamed: bool) -> None:
     h.queue(Scenario(status=500))
     provider = h.provider()
     with pytest.raises(ProviderError) as caught:
-        if streamed:
-            await collect(provider, ask(h, Message.user("hi")))
-        else:
-            await provider.complete(ask(h, Message.user("hi")))
+        await call(provider, ask(h, Message.user("hi")), streamed=streamed)
     assert caught.value.status == 500
 
 
@@ -250,8 +257,7 @@ async def test_cut_stream_is_interrupted(h: Harness) -> None:
     chunks: list[Chunk] = []
     provider = h.provider()
     with pytest.raises(StreamInterruptedError):
-        async for chunk in provider.stream(ask(h, Message.user("count"))):
-            chunks.append(chunk)
+        await drain_into(chunks, provider, ask(h, Message.user("count")))
     await provider.aclose()
     assert text_of(chunks), "text that arrived before the cut is delivered"
     assert not any(isinstance(c, Done) for c in chunks)
