@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -39,9 +40,10 @@ from fluent_ai.types import (
 )
 from tests.conformance.spec import PNG_BASE64, Harness, Scenario, ToolCallSpec
 
-#: Adapter name → module holding its harness.
+#: Adapter name → module holding its harness (every ``harness_*.py`` next to this file).
 HARNESSES = {
-    "openai": "tests.conformance.harness_openai",
+    path.stem.removeprefix("harness_"): f"tests.conformance.{path.stem}"
+    for path in sorted(Path(__file__).parent.glob("harness_*.py"))
 }
 
 WEATHER_TOOL = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Iterable
 
+from fluent_ai.errors import ConfigurationError
 from fluent_ai.types import (
     ChatRequest,
     ChatResult,
@@ -44,6 +45,10 @@ class Provider(abc.ABC):
         async for chunk in self.stream(request):
             builder.add(chunk)
         return builder.result()
+
+    async def list_models(self) -> list[str]:
+        """The model names the provider's listing endpoint reports (``/v1/models`` …)."""
+        raise ConfigurationError(f"{self.name} cannot list its models", provider=self.name)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources held by this provider (connections, loaded weights)."""
