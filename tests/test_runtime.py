@@ -165,7 +165,9 @@ def test_local_with_something_other_than_a_gguf_is_rejected(spec: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("claude-3", "needs a provider prefix, e.g. openai:claude-3"),
+        ("gpt-4o-mnii", "did you mean openai:gpt-4o-mini"),
+        ("openai:gpt-4o-mnii", "did you mean openai:gpt-4o-mini"),
+        ("zzz-unknown", "unknown model 'zzz-unknown'"),
         ("gorq:llama", "did you mean groq:llama"),
         ("acme:model", "unknown provider 'acme'"),
     ],

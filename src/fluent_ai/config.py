@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,13 +18,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "default_home", "load_settings"]
+__all__ = ["RateLimitSettings", "Settings", "default_home", "load_settings"]
 
 
 def default_home() -> Path:
     """``$FLUENT_AI_HOME``, else ``~/.fluent-ai``."""
     configured = os.environ.get("FLUENT_AI_HOME")
     return Path(configured).expanduser() if configured else Path.home() / ".fluent-ai"
+
+
+class RateLimitSettings(BaseModel):
+    """At most ``rpm`` requests and ``tpm`` tokens per minute to one provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpm: int | None = Field(None, ge=1, description="Requests per minute.")
+    tpm: int | None = Field(None, ge=1, description="Tokens (input + output) per minute.")
 
 
 class Settings(BaseSettings):
@@ -50,6 +59,14 @@ class Settings(BaseSettings):
     )
     deadline: float = Field(300.0, gt=0, description="Seconds for a whole call, retries included.")
     max_concurrency: int = Field(64, ge=1, description="Requests in flight per provider.")
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Your own model names: `[aliases]` table, e.g. fast = 'groq:llama-3.1-8b-instant'.",
+    )
+    rate_limits: dict[str, RateLimitSettings] = Field(
+        default_factory=dict,
+        description="Client-side limits per provider: `[rate_limits.openai]` rpm / tpm.",
+    )
 
     @classmethod
     def settings_customise_sources(

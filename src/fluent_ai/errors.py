@@ -23,6 +23,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "StreamInterruptedError",
+    "UnsupportedFeatureError",
     "excerpt",
     "redact_url",
 ]
@@ -84,6 +85,17 @@ class InvalidParameterError(ConfigurationError, ValueError):
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
+
+
+class UnsupportedFeatureError(ConfigurationError):
+    """The model cannot do what the request asks (tools, images, that long an answer).
+
+    Raised before anything is sent, from what the model catalogue says the model can do.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, feature: str) -> None:
+        super().__init__(message, provider=provider)
+        self.feature = feature
 
 
 class ProviderError(FluentAIError):

@@ -1,48 +1,48 @@
-"""Composition root: turns settings and a model spec into a ready provider.
+"""Composition root: turns settings and a model string into ready providers.
 
-A model spec is ``provider:model`` (``openai:gpt-4o-mini``, ``groq:llama-3.1-8b-instant``,
-``ollama:llama3.2``), a bare provider name (its default model), or ``local`` /
-``local:/path/to/model.gguf`` for the embedded model.
+A model string is resolved by :mod:`fluent_ai.models.resolver` (``provider:model``, a
+bare catalogued name, an alias, a glob rule); this module then builds the provider that
+serves it: the embedded model for ``local``, a native client or an OpenAI-compatible one
+for the rest (:mod:`fluent_ai.providers.factory`).
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from fluent_ai.config import Settings, load_settings
+from fluent_ai.engine import Engine, Target, default_ledger
 from fluent_ai.errors import ConfigurationError
-from fluent_ai.providers.base import Provider
+from fluent_ai.models.registry import ModelRegistry
+from fluent_ai.models.resolver import ModelRef, Resolver
+from fluent_ai.providers.factory import (
+    DEFAULT_MODELS,
+    PROVIDER_NAMES,
+    build_provider,
+    default_model_spec,
+)
 from fluent_ai.providers.local import (
     DEFAULT_LOCAL_MODEL,
     LocalModelConfig,
     LocalProvider,
     find_default_gguf,
 )
-from fluent_ai.providers.openai_compat import OpenAICompatibleProvider
-from fluent_ai.providers.presets import PRESETS, default_model_spec
 from fluent_ai.transport.http import TransportConfig
 from fluent_ai.transport.pool import Timeouts
+from fluent_ai.transport.ratelimit import Limits, RateLimiter
 from fluent_ai.transport.retry import RetryPolicy
 
 __all__ = ["KNOWN_PROVIDERS", "Resolved", "Runtime", "get_runtime", "reset_runtime"]
 
-KNOWN_PROVIDERS = ("local", *PRESETS)
+KNOWN_PROVIDERS = PROVIDER_NAMES
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A provider ready to call, and the model name to send it."""
-
-    provider: Provider
-    model: str
-
-    @property
-    def spec(self) -> str:
-        return f"{self.provider.name}:{self.model}"
+#: A provider with the model to send it (the engine's :class:`Target`).
+Resolved = Target
 
 
 class Runtime:
@@ -55,6 +55,25 @@ class Runtime:
     @property
     def env(self) -> Mapping[str, str]:
         return self._env if self._env is not None else os.environ
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        """The catalogue, the discovery cache under ``home`` and the user's aliases."""
+        return ModelRegistry.load(home=self.settings.home, aliases=self.settings.aliases)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The engine for this runtime's agents, with the configured rate limits."""
+        limits = {
+            name: Limits(rpm=limit.rpm, tpm=limit.tpm)
+            for name, limit in self.settings.rate_limits.items()
+        }
+        return Engine(default_ledger(), RateLimiter(limits), max_rate_wait=self.settings.deadline)
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        defaults = {**DEFAULT_MODELS, "local": DEFAULT_LOCAL_MODEL}
+        return Resolver(self.registry, PROVIDER_NAMES, defaults)
 
     def default_model(self) -> str:
         """The model used when none is given (see :func:`default_model_spec`)."""
@@ -75,34 +94,39 @@ class Runtime:
             max_concurrency=s.max_concurrency,
         )
 
+    def lookup(self, spec: str | None = None) -> ModelRef:
+        """What ``spec`` (the default model when ``None``) resolves to, without building."""
+        spec = (spec or self.default_model()).strip()
+        check_spec(spec)
+        if spec == "local" or spec.startswith("local:"):
+            path = spec.partition(":")[2].strip()
+            if path and path != DEFAULT_LOCAL_MODEL:
+                return ModelRef("local", path, None, "exact")
+        return self.resolver.resolve(spec)
+
     def resolve(
         self, spec: str | None = None, *, transport: TransportConfig | None = None
     ) -> Resolved:
         """The provider and model for ``spec`` (the default model when ``None``)."""
-        spec = (spec or self.default_model()).strip()
-        check_spec(spec)
-        name, _, model = spec.partition(":")
-        if name == "local":
-            return self._local(model)
-        preset = PRESETS[name]
-        model = model or preset.default_model or ""
-        if not model:
-            raise ConfigurationError(f"{name} needs a model name: use {name}:MODEL", provider=name)
-        key = preset.resolve_key(self.env)
-        if preset.key_required and not key:
-            raise ConfigurationError(f"no API key for {name}: set {preset.key_env}", provider=name)
-        provider = OpenAICompatibleProvider(
-            name=name,
-            base_url=preset.resolve_base_url(self.env),
-            api_key=key,
-            model=model,
-            stream_usage=preset.stream_usage,
-            config=transport or self.transport_config(),
-        )
-        return Resolved(provider, model)
+        return self.build(self.lookup(spec), transport=transport)
 
-    def _local(self, model: str) -> Resolved:
+    def resolve_capable(
+        self, requires: Sequence[str], *, transport: TransportConfig | None = None
+    ) -> Resolved:
+        """The cheapest configured model with every capability in ``requires``."""
+        return self.build(self.resolver.cheapest_with(requires, self.env), transport=transport)
+
+    def build(self, ref: ModelRef, *, transport: TransportConfig | None = None) -> Resolved:
+        """The provider serving ``ref``."""
+        if ref.provider == "local":
+            return self._local(ref)
+        config = transport or self.transport_config()
+        provider = build_provider(ref.provider, ref.name, self.env, config)
+        return Resolved(provider, ref.name, ref.info)
+
+    def _local(self, ref: ModelRef) -> Resolved:
         s = self.settings
+        model = ref.name
         if model and model != DEFAULT_LOCAL_MODEL:
             path = Path(model).expanduser()
         elif s.local_model_path:
@@ -116,11 +140,18 @@ class Runtime:
             stall_timeout=s.local_stall_timeout,
         )
         provider = LocalProvider(config)
-        return Resolved(provider, provider.model_name)
+        embedded = model in ("", DEFAULT_LOCAL_MODEL) and not s.local_model_path
+        info = self.registry.get("local", DEFAULT_LOCAL_MODEL) if embedded else None
+        return Resolved(provider, provider.model_name, info)
 
 
 def check_spec(spec: str) -> None:
-    """Raise a helpful :class:`ConfigurationError` unless ``spec`` names a known provider."""
+    """Raise a helpful :class:`ConfigurationError` for a spec that can never resolve.
+
+    Only the form is checked here (the builder calls this before any settings are
+    read): an unknown ``provider:`` prefix, or a ``local:`` path that is not GGUF. Bare
+    names are resolved later against the catalogue and the user's aliases.
+    """
     if not spec:
         raise ConfigurationError("the model spec is empty")
     name, sep, model = spec.partition(":")
@@ -132,20 +163,15 @@ def check_spec(spec: str) -> None:
                 provider="local",
             )
         return
-    preset = PRESETS.get(name)
-    if preset is not None:
-        if not model and not preset.default_model:
-            raise ConfigurationError(f"{name} needs a model name: use {name}:MODEL", provider=name)
-        return
-    known = ", ".join(KNOWN_PROVIDERS)
-    if sep:
-        close = difflib.get_close_matches(name, KNOWN_PROVIDERS, n=1)
-        hint = f"; did you mean {close[0]}:{spec.partition(':')[2]}?" if close else ""
-        raise ConfigurationError(
-            f"unknown provider {name!r} in model {spec!r}{hint} (known: {known})"
-        )
+    if name in PROVIDER_NAMES and not model.strip() and name not in DEFAULT_MODELS:
+        raise ConfigurationError(f"{name} needs a model name: use {name}:MODEL", provider=name)
+    if not sep or name in PROVIDER_NAMES or "." in name or "/" in name:
+        return  # a bare name (Bedrock and OpenRouter ids contain ':' after a dot or '/')
+    close = difflib.get_close_matches(name, PROVIDER_NAMES, n=1)
+    hint = f"; did you mean {close[0]}:{model}?" if close else ""
     raise ConfigurationError(
-        f"model {spec!r} needs a provider prefix, e.g. openai:{spec} (providers: {known})"
+        f"unknown provider {name!r} in model {spec!r}{hint} "
+        f"(providers: {', '.join(PROVIDER_NAMES)})"
     )
 
 

@@ -197,10 +197,16 @@ class UsageChunk:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The stream finished normally."""
+    """The stream finished normally.
+
+    ``model`` is the ``provider:model`` that answered (with fallbacks, not necessarily
+    the first one asked); ``cost_usd`` is the call's price from the catalogue, ``None``
+    when the model has no known price.
+    """
 
     finish_reason: str
     model: str
+    cost_usd: float | None = None
     kind: ClassVar[str] = "done"
 
 
@@ -226,6 +232,7 @@ class ChatResult:
     usage: Usage = field(default_factory=Usage)
     tool_calls: tuple[ToolCall, ...] = ()
     thinking: str = ""
+    cost_usd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -233,6 +240,7 @@ class ChatResult:
             "model": self.model,
             "finish_reason": self.finish_reason,
             "usage": self.usage.to_dict(),
+            "cost_usd": self.cost_usd,
         }
         if self.tool_calls:
             data["tool_calls"] = [

@@ -78,7 +78,10 @@ BAD_CALLS: list[tuple[str, Callable[[AgentBuilder], Any]]] = [
     ("stop", lambda b: b.stop("ok", "")),
     ("model", lambda b: b.model("")),
     ("model", lambda b: b.model(None)),
-    ("model", lambda b: b.model("gpt-4o")),
+    ("model", lambda b: b.model("gpt-4o", requires=["tools"])),
+    ("requires", lambda b: b.model(requires=["telepathy"])),
+    ("fallback", lambda b: b.model("openai:gpt-4o", fallback="local")),
+    ("fallback", lambda b: b.model("openai:gpt-4o", fallback=["opnai:gpt-4o"])),
     ("model", lambda b: b.model("opnai:gpt-4o")),
     ("system_prompt", lambda b: b.system_prompt("Hello {{ name ")),
     ("system_prompt", lambda b: b.system_prompt("{% if x %}no end")),
@@ -122,9 +125,15 @@ def test_misspelt_provider_suggests_the_right_one() -> None:
         FluentAI.agent().model("opnai:gpt-4o")
 
 
-def test_model_without_prefix_asks_for_one() -> None:
-    with pytest.raises(InvalidParameterError, match=r"needs a provider prefix.*openai:gpt-4o"):
-        FluentAI.agent().model("gpt-4o")
+def test_a_bare_catalogued_name_needs_no_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert FluentAI.agent().model("gpt-4o-mini").build().model == "openai:gpt-4o-mini"
+
+
+def test_a_misspelt_bare_name_fails_at_build_with_a_suggestion() -> None:
+    builder = FluentAI.agent().model("gpt-4o-mnii")
+    with pytest.raises(ConfigurationError, match=r"did you mean openai:gpt-4o-mini\?"):
+        builder.build()
 
 
 def test_template_syntax_error_reports_its_line() -> None:

@@ -68,12 +68,15 @@ def test_json_prints_exactly_one_object(
     assert done.stderr == ""
     [line] = done.stdout.splitlines()
     data = json.loads(line)
-    assert set(data) == {"text", "model", "finish_reason", "usage"}
+    assert set(data) == {"text", "model", "finish_reason", "usage", "cost_usd"}
     assert data["text"] == ANSWER
     assert data["model"] == MODEL
     assert data["finish_reason"] == "stop"
     assert data["usage"]["output_tokens"] == len(ANSWER.split())
     assert data["usage"]["input_tokens"] == 1
+    # gpt-4o-mini at the catalogue's $0.15 / $0.60 per million tokens.
+    expected = (1 * 0.15 + len(ANSWER.split()) * 0.6) / 1_000_000
+    assert data["cost_usd"] == pytest.approx(expected)
 
 
 def test_system_temperature_and_max_tokens_reach_the_request(

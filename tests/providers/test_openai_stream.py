@@ -20,7 +20,9 @@ async def test_streams_text_usage_and_done(openai_env: FakeOpenAIServer) -> None
     assert "".join(texts) == "The sky is blue because of Rayleigh scattering."
     assert isinstance(chunks[-2], UsageChunk)
     assert chunks[-2].usage.output_tokens == 8
-    assert chunks[-1] == Done("stop", "openai:gpt-4o-mini")
+    done = chunks[-1]
+    assert isinstance(done, Done)
+    assert (done.finish_reason, done.model) == ("stop", "openai:gpt-4o-mini")
     sent = openai_env.chat_requests[0]
     assert sent.headers["authorization"] == "Bearer sk-test"
     assert sent.body["stream"] is True
@@ -133,4 +135,6 @@ async def test_host_that_ignores_stream_still_answers(openai_env: FakeOpenAIServ
     chunks = [c async for c in agent.chat("hi")]
     assert [c.text for c in chunks if isinstance(c, TextDelta)] == ["Plain JSON, no SSE."]
     assert isinstance(chunks[-2], UsageChunk)
-    assert chunks[-1] == Done("stop", "openai:gpt-4o-mini")
+    done = chunks[-1]
+    assert isinstance(done, Done)
+    assert (done.finish_reason, done.model) == ("stop", "openai:gpt-4o-mini")

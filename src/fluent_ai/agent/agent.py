@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
-from fluent_ai.engine import Engine, default_engine
+from fluent_ai.engine import Engine, Target
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
-from fluent_ai.runtime import Resolved, Runtime, get_runtime
+from fluent_ai.runtime import Runtime, get_runtime
 from fluent_ai.streams import ChatStream
 from fluent_ai.types import (
     ChatRequest,
@@ -26,10 +26,12 @@ from fluent_ai.types import (
     Message,
     Role,
     TextPart,
+    Usage,
 )
 
 if TYPE_CHECKING:
     from fluent_ai.agent.loop import AskUser, TurnCallback
+    from fluent_ai.transport.http import TransportConfig
 
 __all__ = ["Agent", "Conversation", "TurnHandler", "UserInput"]
 
@@ -57,25 +59,42 @@ class Agent:
     def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
         self.config = config
         self.runtime = runtime or get_runtime()
-        self.engine: Engine = default_engine()
-        self._resolved = self._resolve()
+        self.engine: Engine = self.runtime.engine
+        self.targets: tuple[Target, ...] = self._resolve()
+        self._resolved = self.targets[0]
+        self.usage = Usage()
+        self.cost_usd = 0.0
         self._default = Conversation(self, config.history)
 
-    def _resolve(self) -> Resolved:
-        model = self.config.model
+    def _resolve(self) -> tuple[Target, ...]:
+        """The chain of models: the chosen one, then the fallbacks."""
+        transport = None
+        if self.config.max_retries is not None or self.config.timeout is not None:
+            transport = self.runtime.transport_config(
+                max_retries=self.config.max_retries, timeout=self.config.timeout
+            )
+        if self.config.requires:
+            first = self.runtime.resolve_capable(self.config.requires, transport=transport)
+        else:
+            first = self._target(self.config.model, transport)
+        rest = tuple(self._target(spec, transport) for spec in self.config.fallback)
+        return (first, *rest)
+
+    def _target(self, model: str | Provider | None, transport: TransportConfig | None) -> Target:
         if isinstance(model, Provider):
             if not model.model_name:
                 raise ConfigurationError(
                     f"the {type(model).__name__} given to .model() names no model: "
                     "construct it with model=..."
                 )
-            return Resolved(model, model.model_name)
-        transport = None
-        if self.config.max_retries is not None or self.config.timeout is not None:
-            transport = self.runtime.transport_config(
-                max_retries=self.config.max_retries, timeout=self.config.timeout
-            )
+            return Target(model, model.model_name)
         return self.runtime.resolve(model, transport=transport)
+
+    def _account(self, result: ChatResult) -> None:
+        """Add a finished turn's usage and cost to the agent's running totals."""
+        self.usage = self.usage + result.usage
+        if result.cost_usd is not None:
+            self.cost_usd += result.cost_usd
 
     def __repr__(self) -> str:
         return f"Agent(name={self.config.name!r}, model={self.model!r})"
@@ -92,6 +111,11 @@ class Agent:
     @property
     def provider(self) -> Provider:
         return self._resolved.provider
+
+    @property
+    def fallback_models(self) -> tuple[str, ...]:
+        """The ``provider:model`` specs tried after the first one, in order."""
+        return tuple(t.spec for t in self.targets[1:])
 
     @property
     def history(self) -> tuple[Message, ...]:
@@ -137,6 +161,8 @@ class Conversation:
     def __init__(self, agent: Agent, history: Sequence[Message] = ()) -> None:
         self.agent = agent
         self._messages: list[Message] = list(history)
+        self.usage = Usage()
+        self.cost_usd = 0.0
 
     @property
     def history(self) -> tuple[Message, ...]:
@@ -148,9 +174,13 @@ class Conversation:
         config = agent.config
 
         def source() -> AsyncIterator[Chunk]:
-            return agent.engine.run(agent.provider, self._request(user), stream=config.stream)
+            return agent.engine.run(agent.targets, self._request(user), stream=config.stream)
 
         async def complete(result: ChatResult) -> None:
+            self.usage = self.usage + result.usage
+            if result.cost_usd is not None:
+                self.cost_usd += result.cost_usd
+            agent._account(result)
             self._messages.append(user)
             self._messages.append(Message.assistant(result.text, result.tool_calls))
             for handler in config.on_turn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,10 @@ class AgentConfig:
 
     name: str = "agent"
     model: str | Provider | None = None
+    #: Models tried in order when the one before fails retryably before its first token.
+    fallback: tuple[str | Provider, ...] = ()
+    #: Capabilities the model must have (``model`` is then the cheapest configured one).
+    requires: tuple[str, ...] = ()
     system: PromptTemplate | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     temperature: float | None = None
@@ -65,6 +69,21 @@ def _integer(parameter: str, value: Any, low: int, high: int | None = None) -> i
         bound = f"at least {low}" if high is None else f"between {low} and {high}"
         raise InvalidParameterError(parameter, f"must be {bound}, got {value}")
     return value
+
+
+def _model_spec(parameter: str, spec: Any) -> str | Provider:
+    """A Provider as is, or a model string whose form is valid."""
+    if isinstance(spec, Provider):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidParameterError(parameter, f"must be a model spec or Provider, got {spec!r}")
+    from fluent_ai.runtime import check_spec
+
+    try:
+        check_spec(spec.strip())
+    except ConfigurationError as exc:
+        raise InvalidParameterError(parameter, exc.message) from None
+    return spec.strip()
 
 
 def _callable(parameter: str, value: Any) -> Any:
@@ -120,19 +139,37 @@ class AgentBuilder:
     def _with(self, **changes: Any) -> AgentBuilder:
         return AgentBuilder(dataclasses.replace(self.config, **changes))
 
-    def model(self, spec: str | Provider) -> AgentBuilder:
-        """``provider:model`` (``openai:gpt-4o-mini``), ``local``, or a Provider instance."""
-        if isinstance(spec, Provider):
-            return self._with(model=spec)
-        if not isinstance(spec, str) or not spec.strip():
-            raise InvalidParameterError("model", f"must be a model spec or Provider, got {spec!r}")
-        from fluent_ai.runtime import check_spec
+    def model(
+        self,
+        spec: str | Provider | None = None,
+        *,
+        fallback: Sequence[str | Provider] = (),
+        requires: Sequence[str] = (),
+    ) -> AgentBuilder:
+        """The model: ``provider:model``, a catalogued name, an alias, or a Provider.
+
+        ``fallback`` models take over, in order, when the one before fails with a
+        retryable error (429, 5xx, timeout) or an open circuit before its first token.
+        ``requires=["tools", "vision"]`` without a spec picks the cheapest configured
+        model that has them.
+        """
+        if spec is None and not requires:
+            raise InvalidParameterError("model", "give a model spec, or requires=[...]")
+        if spec is not None and requires:
+            raise InvalidParameterError("model", "give a model spec or requires=[...], not both")
+        if isinstance(requires, str):
+            raise InvalidParameterError("requires", "must be a list of capabilities")
+        if isinstance(fallback, str | Provider):
+            raise InvalidParameterError("fallback", "must be a list of model specs")
+        from fluent_ai.models.resolver import check_capabilities
 
         try:
-            check_spec(spec.strip())
+            check_capabilities(list(requires))
         except ConfigurationError as exc:
-            raise InvalidParameterError("model", exc.message) from None
-        return self._with(model=spec.strip())
+            raise InvalidParameterError("requires", exc.message) from None
+        chain = tuple(_model_spec("fallback", item) for item in fallback)
+        first = None if spec is None else _model_spec("model", spec)
+        return self._with(model=first, fallback=chain, requires=tuple(requires))
 
     def system_prompt(self, template: str) -> AgentBuilder:
         """The system prompt; Jinja2 syntax (``{{ date }}``) is rendered at each turn."""

@@ -144,6 +144,8 @@ class Catalogue:
     models: tuple[ModelInfo, ...]
     providers: Mapping[str, ProviderInfo] = field(default_factory=dict)
     updated: str = ""
+    #: ``(pattern, provider)``: bare names matching the glob belong to that provider.
+    glob_rules: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         index = {m.spec: m for m in self.models}
@@ -160,7 +162,7 @@ class Catalogue:
         """This catalogue plus ``extra`` models it does not already know."""
         known = {m.spec for m in self.models}
         added = tuple(m for m in extra if m.spec not in known)
-        return Catalogue(self.models + added, self.providers, self.updated)
+        return Catalogue(self.models + added, self.providers, self.updated, self.glob_rules)
 
 
 def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
@@ -176,7 +178,8 @@ def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
         for name, p in data.get("providers", {}).items()
     }
     models = tuple(_model(m) for m in data["models"])
-    return Catalogue(models, providers, str(data.get("updated", "")))
+    rules = tuple((str(r["pattern"]), str(r["provider"])) for r in data.get("glob_rules", ()))
+    return Catalogue(models, providers, str(data.get("updated", "")), rules)
 
 
 @cache

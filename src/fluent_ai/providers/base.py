@@ -57,7 +57,7 @@ class Provider(abc.ABC):
 class ResultBuilder:
     """Accumulates chunks into a :class:`ChatResult` (text, tool calls, usage)."""
 
-    __slots__ = ("_model", "_parts", "_thinking", "_tools", "finish_reason", "usage")
+    __slots__ = ("_model", "_parts", "_thinking", "_tools", "cost_usd", "finish_reason", "usage")
 
     def __init__(self, model: str) -> None:
         self._model = model
@@ -66,6 +66,7 @@ class ResultBuilder:
         self._tools: dict[int, list[str]] = {}
         self.finish_reason = ""
         self.usage = Usage()
+        self.cost_usd: float | None = None
 
     @property
     def text(self) -> str:
@@ -87,6 +88,7 @@ class ResultBuilder:
             self.usage = chunk.usage
         elif isinstance(chunk, Done):
             self.finish_reason = chunk.finish_reason
+            self.cost_usd = chunk.cost_usd
             if chunk.model:
                 self._model = chunk.model
 
@@ -102,6 +104,7 @@ class ResultBuilder:
             usage=self.usage,
             tool_calls=calls,
             thinking="".join(self._thinking),
+            cost_usd=self.cost_usd,
         )
 
 
@@ -114,4 +117,4 @@ def chunks_of(result: ChatResult) -> Iterable[Chunk]:
     for index, call in enumerate(result.tool_calls):
         yield ToolCallDelta(index, call.id, call.name, call.arguments)
     yield UsageChunk(result.usage)
-    yield Done(result.finish_reason, result.model)
+    yield Done(result.finish_reason, result.model, result.cost_usd)
