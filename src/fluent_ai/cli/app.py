@@ -6,6 +6,7 @@ import typer
 
 from fluent_ai import __version__
 from fluent_ai.cli.chat import chat
+from fluent_ai.cli.models import models
 
 app = typer.Typer(
     name="fluent-ai",
@@ -33,6 +34,7 @@ def root(
 
 
 app.command("chat")(chat)
+app.command("models")(models)
 
 
 def main() -> None:

@@ -203,8 +203,7 @@ def check_capabilities(requires: Sequence[str]) -> frozenset[str]:
     unknown = [c for c in requires if c not in CAPABILITIES]
     if unknown:
         raise ConfigurationError(
-            f"unknown capability {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(CAPABILITIES)}"
+            f"unknown capability {', '.join(map(repr, unknown))}; known: {', '.join(CAPABILITIES)}"
         )
     return frozenset(requires)
 
