@@ -132,7 +132,7 @@ class Engine:
                         error.message = f"{error.message} (after {', '.join(tried)} failed)"
                     raise
                 following = targets[index + 1].spec
-                log.warning("%s failed (%s); falling back to %s", target.spec, error, following)
+                log.info("%s failed (%s); falling back to %s", target.spec, error, following)
                 tried.append(target.spec)
 
     async def _attempt(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,22 +25,37 @@ def chat(
         None,
         "--model",
         "-m",
-        help="provider:model, e.g. openai:gpt-4o-mini (default: local "
-        "when no provider key is set).",
+        help="provider:model (openai:gpt-4o-mini), a catalogued name (claude-sonnet-4-5) "
+        "or an alias; see `fluent-ai models` (default: local when no provider key is set).",
     ),
+    fallback: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fallback",
+            "-f",
+            metavar="MODEL",
+            help="A model to try when the one before fails (429, 5xx, timeout) before "
+            "answering; repeatable, tried in order.",
+        ),
+    ] = None,
     system: str | None = typer.Option(None, "--system", "-s", help="System prompt."),
     temperature: float | None = typer.Option(None, "--temperature", "-t", help="0 to 2."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Longest answer, in tokens."),
     no_stream: bool = typer.Option(False, "--no-stream", help="Wait for the whole answer."),
     as_json: bool = typer.Option(
-        False, "--json", help="Print one JSON object: text, model, finish_reason, usage."
+        False,
+        "--json",
+        help="Print one JSON object: text, model (the one that answered), finish_reason, "
+        "usage, cost_usd.",
     ),
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
 ) -> None:
     """Ask a model a question and stream its answer."""
     setup_logging(debug)
     with reporting_errors(debug):
-        agent = _build_agent(model, system, temperature, max_tokens, stream=not no_stream)
+        agent = _build_agent(
+            model, fallback or [], system, temperature, max_tokens, stream=not no_stream
+        )
         if prompt is None and not sys.stdin.isatty():
             prompt = sys.stdin.read().strip()
             if not prompt:
@@ -62,6 +77,7 @@ def chat(
 
 def _build_agent(
     model: str | None,
+    fallback: list[str],
     system: str | None,
     temperature: float | None,
     max_tokens: int | None,
@@ -71,8 +87,11 @@ def _build_agent(
     from fluent_ai.facade import FluentAI
 
     builder = FluentAI.agent("cli").streaming(stream)
-    if model is not None:
-        builder = builder.model(model)
+    if model is not None or fallback:
+        from fluent_ai.runtime import get_runtime
+
+        first = model if model is not None else get_runtime().default_model()
+        builder = builder.model(first, fallback=fallback)
     if system:
         builder = builder.system_prompt(system)
     if temperature is not None:
