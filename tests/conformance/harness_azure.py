@@ -1,0 +1,37 @@
+"""The Azure OpenAI adapter against the fake Azure resource (OpenAI's format, Azure's URLs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fluent_ai.providers.azure import AzureOpenAIProvider
+from fluent_ai.transport.http import TransportConfig
+from fluent_ai.transport.retry import RetryPolicy
+from tests.conformance.harness_openai import OpenAIHarness
+from tests.conformance.spec import GOOD_KEY
+from tests.fakes.azure_server import FakeAzureServer
+
+
+class AzureHarness(OpenAIHarness):
+    """The OpenAI harness's readers apply as-is: the wire body is OpenAI's."""
+
+    name = "azure"
+    model = "gpt-4o-mini"  # the deployment name
+    supports_thinking = False
+
+    def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> AzureOpenAIProvider:
+        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        return AzureOpenAIProvider(
+            endpoint=self.server.base_url,
+            deployment=self.model,
+            api_key=api_key,
+            config=config,
+            pool=self.pool,
+        )
+
+
+@contextmanager
+def harness() -> Iterator[AzureHarness]:
+    with FakeAzureServer(api_key=GOOD_KEY) as server:
+        yield AzureHarness(server)

@@ -1,0 +1,434 @@
+"""A loopback server speaking Bedrock's Converse and ConverseStream, and checking SigV4.
+
+Built on the standard library plus botocore (never on fluent_ai), so it is an independent
+peer: answers are shaped like the Converse API reference, streams use AWS's binary
+event-stream framing written here with :mod:`struct` and :func:`zlib.crc32`, and every
+request's Signature Version 4 is recomputed from the bytes received (botocore's
+``SigV4Auth``, the known secret, the request's own ``X-Amz-Date``) and compared. Failures
+answer as AWS does: 403 with ``x-amzn-ErrorType`` and ``{"message": ...}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import struct
+import threading
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["Behaviour", "FakeBedrockServer", "Recorded", "encode_message"]
+
+INVALID_TOKEN = "The security token included in the request is invalid."
+BAD_SIGNATURE = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
+)
+_ERROR_TYPES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
+
+
+@dataclass
+class Behaviour:
+    """How the server answers one Converse request."""
+
+    text: str = "Hello from the fake Bedrock."
+    thinking: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # toolUseId, name, input
+    usage: tuple[int, int] = (11, 7)
+    cache_read: int | None = None
+    stop_reason: str | None = None
+    status: int = 200
+    error_type: str | None = None
+    error_message: str = "something went wrong"
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None
+    end_after: int | None = None
+    malformed_after: int | None = None
+    corrupt_after: int | None = None
+    exception_after: int | None = None
+    exception_type: str = "throttlingException"
+    exception_payload: dict[str, Any] | None = None
+    metadata: bool = True
+    split_writes: bool = False
+
+
+@dataclass
+class Recorded:
+    """One request as the server saw it (``path`` is raw, percent-encoding kept)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+
+
+def _header(name: str, value: str) -> bytes:
+    raw_name, raw_value = name.encode(), value.encode()
+    return (
+        bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    )
+
+
+def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One event-stream message: prelude, prelude CRC, string headers, payload, CRC."""
+    block = b"".join(_header(k, v) for k, v in headers.items())
+    total = 12 + len(block) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(block))
+    head = prelude + struct.pack(">I", zlib.crc32(prelude)) + block + payload
+    return head + struct.pack(">I", zlib.crc32(head))
+
+
+def event_message(event_type: str, payload: Any) -> bytes:
+    headers = {":event-type": event_type, ":content-type": "application/json"}
+    headers[":message-type"] = "event"
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return encode_message(headers, data)
+
+
+def _pieces(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
+class FakeBedrockServer:
+    """Expects requests signed for ``region`` / service ``bedrock`` with the given keys.
+
+    ``auth_failure_status`` is the status of signature and credential failures: AWS
+    answers 403; the shared conformance suite expects 401 for a wrong key.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key: str = "AKIDEXAMPLE",
+        secret_key: str = "secret",
+        session_token: str | None = None,
+        region: str = "us-east-1",
+        auth_failure_status: int = 403,
+    ) -> None:
+        self.access_key, self.secret_key = access_key, secret_key
+        self.session_token, self.region = session_token, region
+        self.auth_failure_status = auth_failure_status
+        self.default = Behaviour()
+        self.requests: list[Recorded] = []
+        self.models = ["anthropic.claude-3-5-haiku-20241022-v1:0", "amazon.nova-lite-v1:0"]
+        self._queue: deque[Behaviour] = deque()
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> FakeBedrockServer:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def queue(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._queue.extend(behaviours)
+
+    def next_behaviour(self) -> Behaviour:
+        with self._lock:
+            return self._queue.popleft() if self._queue else self.default
+
+    @property
+    def chat_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if "/converse" in r.path]
+
+    # -- SigV4 ----------------------------------------------------------------------
+
+    def auth_failure(
+        self, method: str, path: str, headers: Any, raw: bytes
+    ) -> tuple[str, str] | None:
+        """``(error type, message)`` when the request is not signed by our keys."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        auth = headers.get("authorization") or ""
+        if not auth:
+            return "MissingAuthenticationTokenException", "Missing Authentication Token"
+        fields = dict(
+            part.strip().split("=", 1) for part in auth.removeprefix("AWS4-HMAC-SHA256 ").split(",")
+        )
+        amz_date = headers.get("x-amz-date") or ""
+        try:
+            key_id, day, region, service, terminal = fields["Credential"].split("/")
+            signed, signature = fields["SignedHeaders"].split(";"), fields["Signature"]
+            when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except (KeyError, ValueError):
+            return "IncompleteSignatureException", f"Authorization header is malformed: {auth!r}"
+        if key_id != self.access_key or headers.get("x-amz-security-token") != self.session_token:
+            return "UnrecognizedClientException", INVALID_TOKEN
+        if (day, region, service, terminal) != (
+            amz_date[:8],
+            self.region,
+            "bedrock",
+            "aws4_request",
+        ):
+            return (
+                "InvalidSignatureException",
+                f"Credential should be scoped to {self.region}/bedrock.",
+            )
+        if abs((datetime.now(UTC) - when).total_seconds()) > 300:
+            return "InvalidSignatureException", f"Signature expired: {amz_date} is now too old."
+        if any(name not in headers for name in signed):
+            return "IncompleteSignatureException", "A signed header is missing."
+        claimed = headers.get("x-amz-content-sha256")
+        if claimed is not None and claimed != hashlib.sha256(raw).hexdigest():
+            return "InvalidSignatureException", BAD_SIGNATURE
+        request = AWSRequest(
+            method=method,
+            url=f"http://{headers['host']}{path}",
+            data=raw,
+            headers={name: headers[name] for name in signed},
+        )
+        request.context["timestamp"] = amz_date
+        sigv4 = SigV4Auth(
+            Credentials(key_id, self.secret_key, self.session_token), "bedrock", region
+        )
+        expected = sigv4.signature(
+            sigv4.string_to_sign(request, sigv4.canonical_request(request)), request
+        )
+        if not hmac.compare_digest(expected, signature):
+            return "InvalidSignatureException", BAD_SIGNATURE
+        return None
+
+
+def validation_error(body: Any) -> str | None:
+    """What real Converse rejects with a 400 ValidationException, for a strict peer."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return "messages is required"
+    expected = "user"
+    for i, message in enumerate(body["messages"]):
+        if message.get("role") != expected:
+            return "A conversation must alternate between user and assistant roles."
+        expected = "assistant" if expected == "user" else "user"
+        for j, block in enumerate(message.get("content") or []):
+            if "text" in block and not str(block["text"]).strip():
+                where = f"messages.{i}.content.{j}"
+                return f"The text field in the ContentBlock object at {where} is blank."
+            if ("toolUse" in block or "toolResult" in block) and "toolConfig" not in body:
+                return (
+                    "The toolConfig field must be defined when using toolUse and toolResult "
+                    "content blocks."
+                )
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeBedrockServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _handle(self, method: str) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with self.fake._lock:
+            self.fake.requests.append(Recorded(method, self.path, dict(self.headers), body, raw))
+        failure = self.fake.auth_failure(method, self.path, headers, raw)
+        if failure is not None:
+            self._error(self.fake.auth_failure_status, *failure)
+        elif method == "GET" and self.path == "/foundation-models":
+            summaries = [
+                {"modelId": m, "modelName": m, "providerName": "x"} for m in self.fake.models
+            ]
+            self._json(200, {"modelSummaries": summaries})
+        elif method == "POST" and self.path.startswith("/model/") and "/converse" in self.path:
+            problem = validation_error(body)
+            if problem is not None:
+                self._error(400, "ValidationException", problem)
+                return
+            self._converse(self.fake.next_behaviour(), self.path.endswith("/converse-stream"))
+        else:
+            self._error(404, "UnknownOperationException", f"no route {self.path}")
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(
+        self, status: int, kind: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        error_type = f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+        self._json(
+            status, {"message": message}, {"x-amzn-ErrorType": error_type, **(headers or {})}
+        )
+
+    def _converse(self, b: Behaviour, streamed: bool) -> None:
+        if b.status != 200:
+            kind = b.error_type or _ERROR_TYPES.get(b.status, "InternalServerException")
+            self._error(b.status, kind, b.error_message, b.headers)
+        elif streamed:
+            self._stream(b)
+        else:
+            content: list[dict[str, Any]] = []
+            if b.thinking:
+                content.append(
+                    {
+                        "reasoningContent": {
+                            "reasoningText": {"text": b.thinking, "signature": "sig"}
+                        }
+                    }
+                )
+            if b.text:
+                content.append({"text": b.text})
+            content.extend({"toolUse": call} for call in b.tool_calls)
+            answer = {
+                "output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": self._stop(b),
+                "usage": self._usage(b),
+                "metrics": {"latencyMs": 12},
+            }
+            self._json(200, answer)
+
+    @staticmethod
+    def _stop(b: Behaviour) -> str:
+        return b.stop_reason or ("tool_use" if b.tool_calls else "end_turn")
+
+    @staticmethod
+    def _usage(b: Behaviour) -> dict[str, int]:
+        usage = {"inputTokens": b.usage[0], "outputTokens": b.usage[1], "totalTokens": sum(b.usage)}
+        if b.cache_read is not None:
+            usage["cacheReadInputTokens"] = b.cache_read
+        return usage
+
+    def _frames(self, b: Behaviour) -> list[bytes]:
+        frames = [event_message("messageStart", {"role": "assistant", "p": "abcd"})]
+        index = 0
+        if b.thinking:
+            for piece in _pieces(b.thinking):
+                delta = {"reasoningContent": {"text": piece}}
+                frames.append(
+                    event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": delta})
+                )
+            signature = {"reasoningContent": {"signature": "c2lnbmF0dXJl"}}
+            frames.append(
+                event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": signature})
+            )
+            frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
+        if b.text:
+            for piece in _pieces(b.text):
+                payload = {"contentBlockIndex": index, "delta": {"text": piece}, "p": "abcdefgh"}
+                frames.append(event_message("contentBlockDelta", payload))
+            frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
+        for call in b.tool_calls:
+            start = {"toolUse": {"toolUseId": call["toolUseId"], "name": call["name"]}}
+            frames.append(
+                event_message("contentBlockStart", {"contentBlockIndex": index, "start": start})
+            )
+            args = json.dumps(call["input"])
+            for part in (args[: len(args) // 2], args[len(args) // 2 :]):
+                delta = {"toolUse": {"input": part}}
+                frames.append(
+                    event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": delta})
+                )
+            frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
+        frames.append(event_message("messageStop", {"stopReason": self._stop(b)}))
+        if b.metadata:
+            metadata = {"usage": self._usage(b), "metrics": {"latencyMs": 12}}
+            frames.append(event_message("metadata", metadata))
+        return frames
+
+    def _stream(self, b: Behaviour) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/vnd.amazon.eventstream")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+        self.end_headers()
+        try:
+            for i, frame in enumerate(self._frames(b)):
+                if b.end_after is not None and i > b.end_after:
+                    break  # a clean end of the body, without the remaining events
+                if b.cut_after is not None and i > b.cut_after:
+                    self._write(frame[: len(frame) // 2], False)  # half a message, then gone
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if b.malformed_after is not None and i == b.malformed_after + 1:
+                    frame = event_message(
+                        "contentBlockDelta", b'{"contentBlockIndex": 0, "delta": '
+                    )
+                if b.corrupt_after is not None and i == b.corrupt_after + 1:
+                    frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
+                if b.exception_after is not None and i == b.exception_after + 1:
+                    payload = b.exception_payload or {"message": b.error_message}
+                    headers = {
+                        ":exception-type": b.exception_type,
+                        ":content-type": "application/json",
+                    }
+                    headers[":message-type"] = "exception"
+                    self._write(encode_message(headers, json.dumps(payload).encode()), False)
+                    break
+                self._write(frame, b.split_writes)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _write(self, data: bytes, split: bool) -> None:
+        pieces = [data[i : i + 1] for i in range(len(data))] if split else [data]
+        for piece in pieces:
+            self.wfile.write(f"{len(piece):X}\r\n".encode() + piece + b"\r\n")
+            self.wfile.flush()
