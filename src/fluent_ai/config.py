@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(64, ge=1, description="Requests in flight per provider.")
     aliases: dict[str, str] = Field(
         default_factory=dict,
-        description="Your own model names: `[aliases]` table, e.g. fast = 'groq:llama-3.1-8b-instant'.",
+        description="Your own model names: an `[aliases]` table, "
+        "e.g. fast = 'groq:llama-3.1-8b-instant'.",
     )
     rate_limits: dict[str, RateLimitSettings] = Field(
         default_factory=dict,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest

@@ -1,0 +1,316 @@
+"""The request side of Gemini's ``generateContent`` format: contents, tools, config.
+
+Gemini differs from Chat Completions in ways every request meets: the system prompt is a
+separate ``systemInstruction``; the assistant's role is ``model``; consecutive turns of
+one role must be merged; tool results are ``functionResponse`` parts matched by function
+*name*; and tool schemas are a subset of OpenAPI 3.0, so JSON Schema keys it rejects are
+dropped rather than sent to fail the whole request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from fluent_ai.errors import InvalidParameterError
+from fluent_ai.types import ChatRequest, ContentPart, ImagePart, Message, Role, TextPart, ToolCall
+
+if TYPE_CHECKING:
+    from fluent_ai.providers.gemini import SignatureMemo
+
+__all__ = ["SKIP_SIGNATURE", "build_body", "clean_schema"]
+
+# The OpenAPI subset Gemini's ``Schema`` accepts; anything else (additionalProperties,
+# $schema, default, examples …) makes the whole request fail with INVALID_ARGUMENT.
+_SCHEMA_KEYS = frozenset(
+    {"type", "format", "title", "description", "nullable", "enum", "example", "anyOf"}
+    | {"items", "minItems", "maxItems", "properties", "required", "propertyOrdering"}
+    | {"minimum", "maximum", "minLength", "maxLength", "pattern", "minProperties", "maxProperties"}
+)
+# The Gemini API answers 400 to other string formats ("email", "uri" …).
+_FORMATS = frozenset({"enum", "date-time", "float", "double", "int32", "int64"})
+# Recursive schemas cannot be inlined forever; deeper references become plain objects.
+_MAX_REF_DEPTH = 8
+_URL_SCHEMES = ("http", "https", "gs")
+
+#: The documented stand-in for a thought signature the client does not have (history
+#: written elsewhere, or by another process): Gemini 3 refuses unsigned function calls.
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+
+def build_body(request: ChatRequest, memo: SignatureMemo) -> dict[str, Any]:
+    """The JSON body of a ``generateContent`` / ``streamGenerateContent`` request."""
+    system: list[dict[str, Any]] = []
+    contents: list[dict[str, Any]] = []
+    calls: dict[str, ToolCall] = {}
+    for message in request.messages:
+        if message.role is Role.SYSTEM:
+            if message.text:
+                system.append({"text": message.text})
+            continue
+        if message.role is Role.ASSISTANT:
+            role, parts = "model", _model_parts(message, memo)
+            calls.update((call.id, call) for call in message.tool_calls)
+        elif message.role is Role.TOOL:
+            role, parts = "user", [_tool_result(message, calls, memo)]
+        else:
+            role, parts = "user", _content_parts(message.content)
+        if not parts:
+            continue  # Gemini rejects a content without parts
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    body: dict[str, Any] = {"contents": contents}
+    if system:
+        body["systemInstruction"] = {"parts": system}
+    config = _generation_config(request)
+    if config:
+        body["generationConfig"] = config
+    tools = _tools(request.tools)
+    if tools:
+        body["tools"] = tools
+    return _merged(body, request.extra)
+
+
+def _generation_config(request: ChatRequest) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if request.stop:
+        config["stopSequences"] = list(request.stop)
+    if request.seed is not None:
+        config["seed"] = request.seed
+    return config
+
+
+def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``extra``, objects merged key by key (``generationConfig``)."""
+    out = dict(base)
+    for key, value in extra.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = _merged(current, value)
+        else:
+            out[key] = value
+    return out
+
+
+# -- parts ----------------------------------------------------------------------------
+
+
+def _content_parts(content: str | Sequence[ContentPart]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            if part.text:
+                parts.append({"text": part.text})
+        elif isinstance(part, ImagePart):
+            parts.append(_image_part(part.url))
+    return parts
+
+
+def _image_part(url: str) -> dict[str, Any]:
+    """Inline bytes for ``data:`` URLs, a file reference (type from the extension) else."""
+    if url.startswith("data:"):
+        header, comma, payload = url[5:].partition(",")
+        mime, *params = header.split(";")
+        if not comma or not mime:
+            raise InvalidParameterError("image", "a data: URL needs a media type and a comma")
+        if "base64" in params:
+            data = "".join(payload.split())
+        else:
+            data = base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
+        return {"inlineData": {"mimeType": mime, "data": data}}
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _URL_SCHEMES:
+        raise InvalidParameterError(
+            "image", f"Gemini takes https:// or data: image URLs, not {parts.scheme or 'a path'}:"
+        )
+    file: dict[str, Any] = {}
+    guessed = mimetypes.guess_type(parts.path)[0]
+    if guessed:
+        file["mimeType"] = guessed
+    file["fileUri"] = url
+    return {"fileData": file}
+
+
+def _model_parts(message: Message, memo: SignatureMemo) -> list[dict[str, Any]]:
+    """The assistant's text and its function calls, with what Gemini attached to them."""
+    parts = _content_parts(message.content)
+    calls: list[dict[str, Any]] = []
+    signed = False
+    for call in message.tool_calls:
+        function: dict[str, Any] = {"name": call.name, "args": _arguments(call)}
+        part: dict[str, Any] = {"functionCall": function}
+        native_id, signature = memo.recall(call)
+        if native_id:
+            function["id"] = call.id
+        if signature:
+            part["thoughtSignature"] = signature
+            signed = True
+        calls.append(part)
+    if calls and not signed:
+        # Only the first call of a step carries the signature Gemini validates.
+        calls[0]["thoughtSignature"] = SKIP_SIGNATURE
+    return parts + calls
+
+
+def _arguments(call: ToolCall) -> dict[str, Any]:
+    if not call.arguments.strip():
+        return {}
+    try:
+        args = json.loads(call.arguments)
+    except ValueError:
+        args = None
+    if not isinstance(args, dict):
+        raise InvalidParameterError(
+            "tool_calls", f"arguments of tool call {call.id!r} are not a JSON object"
+        )
+    return args
+
+
+def _tool_result(
+    message: Message, calls: Mapping[str, ToolCall], memo: SignatureMemo
+) -> dict[str, Any]:
+    """A ``functionResponse``: Gemini matches results to calls by the function's name."""
+    call = calls.get(message.tool_call_id or "")
+    name = message.name or (call.name if call is not None else None)
+    if not name:
+        raise InvalidParameterError(
+            "messages",
+            f"tool result {message.tool_call_id!r} has no name and answers no earlier tool "
+            "call; Gemini matches results by function name",
+        )
+    text = message.text
+    response = _json_object(text)
+    result: dict[str, Any] = {
+        "name": name,
+        "response": {"result": text} if response is None else response,
+    }
+    if call is not None and memo.recall(call)[0]:
+        result["id"] = call.id  # Gemini gave the call an id: the answer names it
+    return {"functionResponse": result}
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# -- tools ----------------------------------------------------------------------------
+
+
+def _tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI-format functions as one ``functionDeclarations`` tool; other entries
+    (``{"googleSearch": {}}`` …) are Gemini's own tools and pass through unchanged."""
+    declarations: list[dict[str, Any]] = []
+    native: list[dict[str, Any]] = []
+    for tool in tools:
+        function = tool.get("function") if tool.get("type") == "function" else None
+        if not isinstance(function, Mapping):
+            native.append(dict(tool))
+            continue
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError("tools", "every function tool needs a name")
+        declaration: dict[str, Any] = {"name": name}
+        if function.get("description"):
+            declaration["description"] = str(function["description"])
+        parameters = function.get("parameters")
+        if isinstance(parameters, Mapping):
+            schema = clean_schema(parameters)
+            if schema.get("properties") or schema.get("type", "object") != "object":
+                declaration["parameters"] = schema
+        declarations.append(declaration)
+    return ([{"functionDeclarations": declarations}] if declarations else []) + native
+
+
+def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON Schema rewritten into the OpenAPI subset Gemini's ``Schema`` accepts.
+
+    Local ``$ref``s are inlined (Gemini has no references), ``type: [x, "null"]`` and
+    ``anyOf`` with a null branch become ``nullable``, ``const`` an ``enum``, enum values
+    strings; unknown keys and unsupported formats are dropped at every depth.
+    """
+    defs: dict[str, Any] = {}
+    for key in ("definitions", "$defs"):
+        found = schema.get(key)
+        if isinstance(found, Mapping):
+            defs.update(found)
+    return _clean(schema, defs, 0)
+
+
+def _clean(node: Mapping[str, Any], defs: Mapping[str, Any], depth: int) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        target = defs.get(ref.rpartition("/")[2])
+        if not isinstance(target, Mapping) or depth >= _MAX_REF_DEPTH:
+            return {"type": "object"}
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        return _clean({**target, **siblings}, defs, depth + 1)
+    out: dict[str, Any] = {}
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) < len(kind):
+            out["nullable"] = True
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        elif kinds:
+            out["anyOf"] = [{"type": k} for k in kinds]
+    elif isinstance(kind, str):
+        out["type"] = kind
+    branches = node.get("anyOf", node.get("oneOf"))
+    if isinstance(branches, list):
+        kept = [b for b in branches if isinstance(b, Mapping) and b.get("type") != "null"]
+        if len(kept) < len(branches):
+            out["nullable"] = True
+        cleaned = [_clean(b, defs, depth) for b in kept]
+        if len(cleaned) == 1:
+            out = {**cleaned[0], **out}
+        elif cleaned:
+            out["anyOf"] = cleaned
+    every = node.get("allOf")
+    if isinstance(every, list) and len(every) == 1 and isinstance(every[0], Mapping):
+        out = {**_clean(every[0], defs, depth), **out}
+    if "const" in node and "enum" not in node:
+        out["enum"] = [str(node["const"])]
+    for key, value in node.items():
+        if key not in _SCHEMA_KEYS or key in ("type", "anyOf"):
+            continue
+        if key == "properties" and isinstance(value, Mapping):
+            props = {n: _clean(s, defs, depth) for n, s in value.items() if isinstance(s, Mapping)}
+            if props:  # Gemini rejects an empty properties map
+                out["properties"] = props
+        elif key == "items" and isinstance(value, Mapping):
+            out["items"] = _clean(value, defs, depth)
+        elif key == "enum" and isinstance(value, list):
+            if None in value:
+                out["nullable"] = True
+            out["enum"] = [str(v) for v in value if v is not None]
+        elif key == "format":
+            if value in _FORMATS:
+                out["format"] = value
+        elif key not in ("properties", "items"):
+            out[key] = value
+    required = out.get("required")
+    if isinstance(required, list):
+        known = out.get("properties") or {}
+        out["required"] = [name for name in required if name in known]
+        if not out["required"]:
+            del out["required"]
+    return out

@@ -1,0 +1,450 @@
+"""A real HTTP server on loopback that speaks Google's Gemini API (``v1beta``).
+
+Standard library only (it never imports fluent_ai), shaped after Google's documentation:
+``POST /v1beta/models/{model}:generateContent``; ``:streamGenerateContent?alt=sse``, where
+every ``data:`` event is a whole ``GenerateContentResponse`` and nothing marks the end but
+a ``finishReason`` (without ``alt=sse`` the answer is one JSON array); ``:batchEmbedContents``;
+and the paginated ``GET /v1beta/models``. The key travels in ``x-goog-api-key`` (or
+``?key=``): a wrong key is answered 400 INVALID_ARGUMENT "API key not valid", a missing one
+403, as the real API does. Errors use the ``google.rpc.Status`` body with ``details``.
+
+Faults on demand: error statuses with a ``RetryInfo`` delay or a ``Retry-After`` header,
+streams cut mid-event, malformed events, ``{"error": …}`` inside a stream, streams that end
+cleanly but without a finish reason, prompts blocked by ``promptFeedback``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["Behaviour", "FakeGeminiServer", "Recorded"]
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+GENERATE = (":generateContent", ":streamGenerateContent")
+BAD_KEY_MESSAGE = "API key not valid. Please pass a valid API key."
+NO_KEY_MESSAGE = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+
+
+@dataclass
+class Behaviour:
+    """How the server answers one request.
+
+    ``tool_calls`` items are ``{"name", "args"}`` plus optional ``"id"`` and
+    ``"thoughtSignature"``. ``finish_reason=None`` ends a stream without one.
+    """
+
+    text: str = "Hello from the fake Gemini server."
+    thinking: str = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = "STOP"
+    usage: dict[str, Any] | None = None
+    model_version: str | None = None
+    block_reason: str | None = None
+    status: int = 200
+    error_message: str = "something went wrong"
+    error_status: str | None = None
+    error_details: list[dict[str, Any]] = field(default_factory=list)
+    retry_delay: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None
+    malformed_after: int | None = None
+    error_event_after: int | None = None
+    error_event_code: int = 500
+    crlf: bool = True
+    json_for_stream: bool = False
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        message: str = "error",
+        *,
+        retry_delay: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> Behaviour:
+        return cls(
+            status=status,
+            error_message=message,
+            retry_delay=retry_delay,
+            headers=headers or {},
+            error_details=details or [],
+        )
+
+
+@dataclass
+class Recorded:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients hanging up on purpose (cancelled or failed streams) are not server errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
+class FakeGeminiServer:
+    """Start with :meth:`start` (or as a context manager); ``base_url`` ends in ``/v1beta``."""
+
+    def __init__(self, *, api_key: str | None = None, page_size: int = 50) -> None:
+        self.api_key = api_key
+        self.page_size = page_size
+        self.models = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"]
+        self.default = Behaviour()
+        self.requests: list[Recorded] = []
+        self._queue: deque[Behaviour] = deque()
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FakeGeminiServer:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeGeminiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1beta"
+
+    def queue(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._queue.extend(behaviours)
+
+    def take(self) -> Behaviour:
+        with self._lock:
+            return self._queue.popleft() if self._queue else self.default
+
+    def put_back(self, behaviour: Behaviour) -> None:
+        with self._lock:
+            if behaviour is not self.default:
+                self._queue.appendleft(behaviour)
+
+    def record(self, entry: Recorded) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    @property
+    def chat_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith(GENERATE)]
+
+    @property
+    def embed_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith(":batchEmbedContents")]
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` in word-sized pieces, as a stream delivers it."""
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+
+
+def error_body(
+    status: int, message: str, *, name: str | None = None, details: list[Any] | None = None
+) -> dict[str, Any]:
+    """Google's ``google.rpc.Status`` error body."""
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message,
+        "status": name or STATUS_NAMES.get(status, "UNKNOWN"),
+    }
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeGeminiServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _split(self) -> tuple[str, dict[str, str]]:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return parts.path, query
+
+    def _key_error(self, query: dict[str, str]) -> bool:
+        """Answer as Google does when the key is missing (403) or wrong (400)."""
+        expected = self.fake.api_key
+        given = self.headers.get("x-goog-api-key") or query.get("key")
+        if expected is None or given == expected:
+            return False
+        if not given:
+            self._json(403, error_body(403, NO_KEY_MESSAGE))
+            return True
+        details = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": BAD_KEY_MESSAGE,
+            },
+        ]
+        self._json(400, error_body(400, BAD_KEY_MESSAGE, details=details))
+        return True
+
+    # -- routing -----------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path, query = self._split()
+        self.fake.record(Recorded("GET", path, query, dict(self.headers), None))
+        if self._key_error(query):
+            return
+        if path.rstrip("/") != "/v1beta/models":
+            self._json(404, error_body(404, f"Method not found: {path}"))
+            return
+        start = int(query.get("pageToken", "page-0").removeprefix("page-"))
+        size = min(int(query.get("pageSize", "50")), self.fake.page_size)
+        names = self.fake.models[start : start + size]
+        page: dict[str, Any] = {
+            "models": [
+                {
+                    "name": f"models/{n}",
+                    "displayName": n,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                }
+                for n in names
+            ]
+        }
+        if start + size < len(self.fake.models):
+            page["nextPageToken"] = f"page-{start + size}"
+        self._json(200, page)
+
+    def do_POST(self) -> None:
+        path, query = self._split()
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        self.fake.record(Recorded("POST", path, query, dict(self.headers), body))
+        model, _, method = path.removeprefix("/v1beta/models/").partition(":")
+        known = ("generateContent", "streamGenerateContent", "batchEmbedContents")
+        if not path.startswith("/v1beta/models/") or method not in known:
+            self._json(404, error_body(404, f"Method not found: {path}"))
+            return
+        behaviour = self.fake.take()
+        if behaviour.status != 200:  # a scripted failure answers before the key is read
+            self._error(behaviour)
+            return
+        if self._key_error(query):
+            self.fake.put_back(behaviour)
+            return
+        if not isinstance(body, dict):
+            self._json(400, error_body(400, "Invalid JSON payload received."))
+            return
+        if method == "batchEmbedContents":
+            self._json(200, self._embeddings(body))
+        elif method == "generateContent":
+            self._json(200, self._whole(behaviour, body, model))
+        elif query.get("alt") == "sse" and not behaviour.json_for_stream:
+            self._stream(behaviour, self._frames(behaviour, body, model))
+        else:  # without alt=sse Gemini streams one JSON array of responses
+            self._json(200, self._frames(behaviour, body, model))
+
+    # -- answers -----------------------------------------------------------------------
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json; charset=UTF-8")
+        self.send_header("content-length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, b: Behaviour) -> None:
+        details = list(b.error_details)
+        if b.retry_delay is not None:
+            details.append(
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": b.retry_delay}
+            )
+        payload = error_body(b.status, b.error_message, name=b.error_status, details=details)
+        self._json(b.status, payload, b.headers)
+
+    def _usage(self, b: Behaviour, body: dict[str, Any], *, final: bool) -> dict[str, Any]:
+        words = sum(
+            len(str(part.get("text", "")).split())
+            for content in body.get("contents", [])
+            for part in content.get("parts", [])
+        )
+        if not final:  # early chunks report the prompt only, as Gemini's do
+            prompt = (b.usage or {}).get("promptTokenCount", words)
+            return {"promptTokenCount": prompt, "totalTokenCount": prompt}
+        if b.usage is not None:
+            return b.usage
+        output = len(pieces(b.text)) + len(b.tool_calls or [])
+        return {
+            "promptTokenCount": words,
+            "candidatesTokenCount": output,
+            "totalTokenCount": words + output,
+        }
+
+    def _response(
+        self,
+        b: Behaviour,
+        body: dict[str, Any],
+        model: str,
+        parts: list[dict[str, Any]],
+        *,
+        final: bool,
+    ) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        if final and b.finish_reason is not None:
+            candidate["finishReason"] = b.finish_reason
+        return {
+            "candidates": [candidate],
+            "usageMetadata": self._usage(b, body, final=final),
+            "modelVersion": b.model_version or model,
+            "responseId": "fake-response",
+        }
+
+    @staticmethod
+    def _call_parts(b: Behaviour) -> list[dict[str, Any]]:
+        parts = []
+        for call in b.tool_calls or []:
+            function = {"name": call["name"], "args": call.get("args", {})}
+            if call.get("id"):
+                function["id"] = call["id"]
+            part: dict[str, Any] = {"functionCall": function}
+            if call.get("thoughtSignature"):
+                part["thoughtSignature"] = call["thoughtSignature"]
+            parts.append(part)
+        return parts
+
+    def _blocked(self, b: Behaviour, body: dict[str, Any], model: str) -> dict[str, Any]:
+        return {
+            "promptFeedback": {
+                "blockReason": b.block_reason,
+                "safetyRatings": [
+                    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}
+                ],
+            },
+            "usageMetadata": self._usage(b, body, final=False),
+            "modelVersion": b.model_version or model,
+        }
+
+    def _whole(self, b: Behaviour, body: dict[str, Any], model: str) -> dict[str, Any]:
+        if b.block_reason:
+            return self._blocked(b, body, model)
+        parts: list[dict[str, Any]] = []
+        if b.thinking:
+            parts.append({"text": b.thinking, "thought": True})
+        if b.text:
+            parts.append({"text": b.text})
+        parts.extend(self._call_parts(b))
+        return self._response(b, body, model, parts, final=True)
+
+    def _frames(self, b: Behaviour, body: dict[str, Any], model: str) -> list[dict[str, Any]]:
+        """The stream's responses: thoughts, text pieces, the calls, then the finish."""
+        if b.block_reason:
+            return [self._blocked(b, body, model)]
+        frames = [
+            self._response(b, body, model, [{"text": p, "thought": True}], final=False)
+            for p in pieces(b.thinking)
+        ]
+        frames += [
+            self._response(b, body, model, [{"text": p}], final=False) for p in pieces(b.text)
+        ]
+        if b.tool_calls:
+            frames.append(self._response(b, body, model, self._call_parts(b), final=False))
+        # Gemini's last event: an empty text part carrying a signature, and the finish.
+        last = [{"text": "", "thoughtSignature": "c2lnbmF0dXJl"}]
+        frames.append(self._response(b, body, model, last, final=True))
+        return frames
+
+    def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+        vectors = []
+        for request in body.get("requests", []):
+            text = request["content"]["parts"][0]["text"]
+            size = request.get("outputDimensionality", 4)
+            vectors.append({"values": [float(len(text))] + [0.5] * (size - 1)})
+        return {"embeddings": vectors}
+
+    def _stream(self, b: Behaviour, frames: list[dict[str, Any]]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        for key, value in b.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        eol = "\r\n" if b.crlf else "\n"
+        try:
+            for index, frame in enumerate(frames):
+                event = f"data: {json.dumps(frame)}{eol}{eol}"
+                if b.cut_after is not None and index == b.cut_after:
+                    self._write(event[: len(event) // 2])
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if b.malformed_after is not None and index == b.malformed_after:
+                    self._write(f'data: {{"candidates": [{{"content": {eol}{eol}')
+                if b.error_event_after is not None and index == b.error_event_after:
+                    error = error_body(b.error_event_code, b.error_message)
+                    self._write(f"data: {json.dumps(error)}{eol}{eol}")
+                    break
+                self._write(event)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
