@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 
 from fluent_ai.errors import FluentAIError
+from fluent_ai.providers import openai_extras
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.openai_stream import StreamState
 from fluent_ai.providers.openai_wire import build_body, map_http_error, parse_completion
+from fluent_ai.results import Embeddings, Moderation, Transcription
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.sse import SSEEvent
@@ -98,6 +100,58 @@ class OpenAICompatibleProvider(Provider):
                     yield chunk
         for chunk in state.finish(saw_done_marker=saw_done):
             yield chunk
+
+    # -- endpoints besides chat (wire details in openai_extras) ---------------------------
+
+    async def embed(
+        self, texts: Sequence[str], *, model: str | None = None, dimensions: int | None = None
+    ) -> Embeddings:
+        """One vector per text, in order (``POST /embeddings``; batches over 2048 are split).
+
+        ``model`` defaults to ``text-embedding-3-small``, not to the chat model.
+        """
+        return await openai_extras.embed(self.transport, texts, model=model, dimensions=dimensions)
+
+    async def list_models(self) -> list[str]:
+        """The model ids ``GET /models`` reports, sorted."""
+        return await openai_extras.list_models(self.transport)
+
+    async def transcribe(
+        self,
+        audio: bytes,
+        *,
+        filename: str = "audio.wav",
+        model: str = "whisper-1",
+        language: str | None = None,
+        prompt: str | None = None,
+    ) -> Transcription:
+        """The text spoken in ``audio`` (``POST /audio/transcriptions``, at most 25 MB).
+
+        ``filename``'s extension tells the upstream the audio format.
+        """
+        return await openai_extras.transcribe(
+            self.transport, audio, filename=filename, model=model, language=language, prompt=prompt
+        )
+
+    async def speech(
+        self,
+        text: str,
+        *,
+        voice: str = "alloy",
+        model: str = "gpt-4o-mini-tts",
+        format: str = "mp3",
+        speed: float | None = None,
+    ) -> bytes:
+        """``text`` (at most 4096 characters) read aloud, as the bytes of an audio file."""
+        return await openai_extras.speech(
+            self.transport, text, voice=voice, model=model, format=format, speed=speed
+        )
+
+    async def moderate(
+        self, texts: Sequence[str], *, model: str = "omni-moderation-latest"
+    ) -> list[Moderation]:
+        """One verdict per text, in order (``POST /moderations``)."""
+        return await openai_extras.moderate(self.transport, texts, model=model)
 
 
 async def _drain(events: AsyncIterator[SSEEvent]) -> None:
