@@ -32,7 +32,9 @@ __all__ = [
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
-_NOT_RETRYABLE_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+_NOT_RETRYABLE_CODES = frozenset(
+    {"insufficient_quota", "billing_hard_limit_reached", "enforced_spend_limit_reached"}
+)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

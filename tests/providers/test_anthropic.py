@@ -1,0 +1,318 @@
+"""Anthropic Messages specifics the shared conformance suite does not cover."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fluent_ai.errors import (
+    ContextLengthError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    ProviderError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from fluent_ai.models.catalogue import FALLBACK_MAX_TOKENS, default_max_tokens
+from fluent_ai.providers.anthropic import AnthropicProvider
+from fluent_ai.streams import ChatStream
+from fluent_ai.transport.http import TransportConfig
+from fluent_ai.transport.pool import ClientPool
+from fluent_ai.transport.retry import RetryPolicy
+from fluent_ai.types import (
+    ChatRequest,
+    Chunk,
+    Done,
+    ErrorChunk,
+    ImagePart,
+    Message,
+    Role,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageChunk,
+)
+from tests.fakes.anthropic_server import Behaviour, FakeAnthropicServer
+
+MODEL = "claude-sonnet-4-5"
+KEY = "sk-ant-test"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeAnthropicServer]:
+    with FakeAnthropicServer(api_key=KEY, models=[f"claude-{i}" for i in range(5)]) as fake:
+        yield fake
+
+
+def provider(server: FakeAnthropicServer, *, retries: int = 0, **kw: Any) -> AnthropicProvider:
+    config = TransportConfig(retry=RetryPolicy(max_retries=retries, base_delay=0.01))
+    return AnthropicProvider(
+        api_key=KEY, base_url=server.base_url, config=config, pool=ClientPool(), **kw
+    )
+
+
+def ask(*messages: Message, **fields: Any) -> ChatRequest:
+    return ChatRequest(model=fields.pop("model", MODEL), messages=messages, **fields)
+
+
+async def chunks(p: AnthropicProvider, request: ChatRequest) -> list[Chunk]:
+    return [c async for c in p.stream(request)]
+
+
+def sent(server: FakeAnthropicServer) -> dict[str, Any]:
+    body: dict[str, Any] = server.message_requests[-1].body
+    return body
+
+
+async def test_headers(server: FakeAnthropicServer) -> None:
+    await provider(server, headers={"anthropic-beta": "x-1"}).complete(ask(Message.user("hi")))
+    headers = {k.lower(): v for k, v in server.message_requests[0].headers.items()}
+    assert headers["x-api-key"] == KEY
+    assert headers["anthropic-version"] == "2023-06-01"
+    assert headers["anthropic-beta"] == "x-1"
+    assert headers["content-type"] == "application/json"
+    assert "authorization" not in headers
+
+
+async def test_max_tokens_defaults_from_the_catalogue(server: FakeAnthropicServer) -> None:
+    p = provider(server)
+    await p.complete(ask(Message.user("hi")))
+    assert sent(server)["max_tokens"] == default_max_tokens("anthropic", MODEL)
+    await p.complete(ask(Message.user("hi"), model="claude-unknown-9"))
+    assert sent(server)["max_tokens"] == FALLBACK_MAX_TOKENS
+    await p.complete(ask(Message.user("hi"), max_tokens=55))
+    assert sent(server)["max_tokens"] == 55
+
+
+async def test_parameters_and_extra(server: FakeAnthropicServer) -> None:
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    request = ask(
+        Message.user("hi"),
+        temperature=0.2,
+        top_p=0.9,
+        stop=("END",),
+        seed=7,
+        extra={"thinking": thinking},
+    )
+    await provider(server).complete(request)
+    body = sent(server)
+    assert (body["temperature"], body["top_p"]) == (0.2, 0.9)
+    assert body["stop_sequences"] == ["END"]
+    assert body["thinking"] == thinking
+    for dropped in ("seed", "stop", "stream"):
+        assert dropped not in body
+
+
+async def test_system_messages_are_joined_and_roles_merged(server: FakeAnthropicServer) -> None:
+    request = ask(
+        Message.system("Be terse."),
+        Message.user("one"),
+        Message.system("Answer in French."),
+        Message.user((TextPart("two"), TextPart(""))),
+    )
+    await provider(server).complete(request)
+    body = sent(server)
+    assert body["system"] == "Be terse.\n\nAnswer in French."
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
+        }
+    ]
+
+
+async def test_tool_calls_and_results(server: FakeAnthropicServer) -> None:
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather.",
+            "parameters": {"type": "object"},
+        },
+    }
+    calls = (ToolCall("toolu_1", "get_weather", '{"city": "Paris"}'), ToolCall("toolu_2", "t", ""))
+    request = ask(
+        Message.user("Weather?"),
+        Message.assistant("Checking.", calls),
+        Message(Role.TOOL, "22 degrees", tool_call_id="toolu_1"),
+        Message(Role.TOOL, "ok", tool_call_id="toolu_2"),
+        Message.user("Thanks"),
+        tools=(tool,),
+    )
+    await provider(server).complete(request)
+    body = sent(server)
+    assert body["tools"] == [
+        {"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object"}}
+    ]
+    assert body["messages"][1] == {
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Checking."},
+            {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "get_weather",
+                "input": {"city": "Paris"},
+            },
+            {"type": "tool_use", "id": "toolu_2", "name": "t", "input": {}},
+        ],
+    }
+    assert body["messages"][2] == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "22 degrees"},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "ok"},
+            {"type": "text", "text": "Thanks"},
+        ],
+    }
+
+
+async def test_image_urls(server: FakeAnthropicServer) -> None:
+    parts = (ImagePart("https://example.com/cat.png"), ImagePart("data:image/jpeg;base64,AAAA"))
+    await provider(server).complete(ask(Message.user(parts)))
+    assert sent(server)["messages"][0]["content"] == [
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "AAAA"}},
+    ]
+
+
+async def test_thinking_stream(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(text="42", thinking="Six times seven."))
+    got = await chunks(provider(server), ask(Message.user("6*7?")))
+    kinds = [c.kind for c in got]
+    assert kinds == ["thinking"] * 3 + ["text", "usage", "done"], "ping and signature are silent"
+    assert "".join(c.text for c in got if isinstance(c, ThinkingDelta)) == "Six times seven."
+    server.queue(Behaviour(text="42", thinking="Six times seven."))
+    result = await provider(server).complete(ask(Message.user("6*7?")))
+    assert (result.thinking, result.text) == ("Six times seven.", "42")
+
+
+async def test_tool_call_indexes_count_tool_blocks(server: FakeAnthropicServer) -> None:
+    calls = [
+        {"id": "toolu_a", "name": "f", "input": {"x": 1}},
+        {"id": "toolu_b", "name": "g", "input": {"y": [1, 2]}},
+    ]
+    server.queue(Behaviour(text="Let me check.", tool_calls=calls))
+    got = await chunks(provider(server), ask(Message.user("go")))
+    deltas = [c for c in got if isinstance(c, ToolCallDelta)]
+    assert {d.index for d in deltas} == {0, 1}
+    assert [(d.id, d.name) for d in deltas if d.id] == [("toolu_a", "f"), ("toolu_b", "g")]
+    for index, call in enumerate(calls):
+        args = "".join(d.arguments for d in deltas if d.index == index)
+        assert json.loads(args) == call["input"]
+    assert got[-1] == Done("tool_calls", f"anthropic:{MODEL}")
+
+
+async def test_mid_stream_overloaded_event(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(text="one two three four", error_event_after=2))
+    p = provider(server, retries=2)
+    out = [c async for c in ChatStream(lambda: p.stream(ask(Message.user("count"))))]
+    assert isinstance(out[-1], ErrorChunk)
+    error = out[-1].error
+    assert type(error) is ProviderError
+    assert (error.status, error.code) == (529, "overloaded_error")
+    assert out[-1].partial_text == "one two"
+    assert len(server.message_requests) == 1, "no replay once text reached the caller"
+
+
+async def test_mid_stream_rate_limit_event(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(error_event_after=0, error_event_type="rate_limit_error"))
+    with pytest.raises(RateLimitError):
+        await chunks(provider(server), ask(Message.user("hi")))
+
+
+async def test_529_is_retried_honouring_retry_after(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour.error(529, "Overloaded", headers={"retry-after": "0"}), Behaviour())
+    result = await provider(server, retries=1).complete(ask(Message.user("hi")))
+    assert result.text
+    assert len(server.message_requests) == 2
+    server.queue(Behaviour.error(529, "Overloaded", headers={"retry-after": "3"}))
+    with pytest.raises(ProviderError) as caught:
+        await chunks(provider(server), ask(Message.user("hi")))
+    assert (caught.value.status, caught.value.code, caught.value.retry_after) == (
+        529,
+        "overloaded_error",
+        3.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error_type"),
+    [
+        (Behaviour.error(400, "prompt is too long: 210 tokens > 200 maximum"), ContextLengthError),
+        (Behaviour.error(400, "input and `max_tokens` exceed context limit"), ContextLengthError),
+        (Behaviour.error(404, "model: claude-9"), ModelNotFoundError),
+    ],
+)
+async def test_error_bodies(
+    server: FakeAnthropicServer, behaviour: Behaviour, error_type: type[Exception]
+) -> None:
+    server.queue(behaviour)
+    with pytest.raises(error_type) as caught:
+        await provider(server).complete(ask(Message.user("hi")))
+    assert behaviour.error_message in str(caught.value)
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+async def test_cached_tokens_count_as_input(server: FakeAnthropicServer, streamed: bool) -> None:
+    usage = {
+        "input_tokens": 10,
+        "cache_read_input_tokens": 100,
+        "cache_creation_input_tokens": 20,
+        "output_tokens": 5,
+    }
+    server.queue(Behaviour(usage=usage))
+    p, request = provider(server), ask(Message.user("hi"))
+    if streamed:
+        got = next(c.usage for c in await chunks(p, request) if isinstance(c, UsageChunk))
+    else:
+        got = (await p.complete(request)).usage
+    assert got == Usage(input_tokens=130, output_tokens=5, cached_input_tokens=100)
+
+
+async def test_stop_reason_mapping(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(stop_reason="max_tokens"), Behaviour(stop_reason="max_tokens"))
+    p = provider(server)
+    assert (await p.complete(ask(Message.user("hi")))).finish_reason == "length"
+    assert (await chunks(p, ask(Message.user("hi"))))[-1] == Done("length", f"anthropic:{MODEL}")
+
+
+async def test_stream_without_message_stop_is_interrupted(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(text="almost done", message_stop=False))
+    with pytest.raises(StreamInterruptedError):
+        await chunks(provider(server), ask(Message.user("hi")))
+
+
+async def test_delta_for_unknown_block_is_malformed(server: FakeAnthropicServer) -> None:
+    delta = {
+        "type": "content_block_delta",
+        "index": 3,
+        "delta": {"type": "text_delta", "text": "x"},
+    }
+    server.queue(Behaviour(raw_events=[("content_block_delta", json.dumps(delta))]))
+    with pytest.raises(MalformedResponseError):
+        await chunks(provider(server), ask(Message.user("hi")))
+
+
+async def test_json_answer_to_a_stream_request(server: FakeAnthropicServer) -> None:
+    server.queue(Behaviour(text="whole answer", json_for_stream=True))
+    got = await chunks(provider(server), ask(Message.user("hi")))
+    assert [c.text for c in got if isinstance(c, TextDelta)] == ["whole answer"]
+    assert isinstance(got[-1], Done)
+
+
+async def test_list_models_follows_pages(server: FakeAnthropicServer) -> None:
+    server.models_page_size = 2
+    assert await provider(server).list_models() == [f"claude-{i}" for i in range(5)]
+    paths = [r.path for r in server.requests if r.method == "GET"]
+    assert paths == [
+        "/v1/models?limit=1000",
+        "/v1/models?limit=1000&after_id=claude-1",
+        "/v1/models?limit=1000&after_id=claude-3",
+    ]
