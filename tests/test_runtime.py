@@ -27,9 +27,9 @@ EXPECTED: dict[str, tuple[str, str, bool, str | None]] = {
         True,
         "meta-llama/Llama-3.3-70B-Instruct-Turbo",
     ),
-    "xai": ("https://api.x.ai/v1", "XAI_API_KEY", True, "grok-3-mini"),
+    "xai": ("https://api.x.ai/v1", "XAI_API_KEY", True, "grok-4.3"),
     "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY", True, "llama-3.1-8b-instant"),
-    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", True, "deepseek-chat"),
+    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", True, "deepseek-v4-flash"),
     "openrouter": (
         "https://openrouter.ai/api/v1",
         "OPENROUTER_API_KEY",
@@ -136,7 +136,7 @@ def test_settings_model_wins_over_keys(isolated_env: Path) -> None:
 
 def test_resolve_without_spec_uses_the_default_model() -> None:
     resolved = Runtime(env={"DEEPSEEK_API_KEY": "d"}).resolve()
-    assert resolved.spec == "deepseek:deepseek-chat"
+    assert resolved.spec == "deepseek:deepseek-v4-flash"
 
 
 def test_local_uses_the_configured_gguf_without_loading_it() -> None:

@@ -22,8 +22,8 @@ Env = Mapping[str, str]
 #: The model used when only the provider's name is given.
 DEFAULT_MODELS: dict[str, str] = {
     **{name: preset.default_model for name, preset in PRESETS.items() if preset.default_model},
-    "anthropic": "claude-haiku-4-5",
-    "gemini": "gemini-2.5-flash",
+    "anthropic": "claude-haiku-5-5",
+    "gemini": "gemini-3.5-flash-lite",
     "cohere": "command-a-03-2025",
 }
 

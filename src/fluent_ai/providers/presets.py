@@ -63,7 +63,7 @@ PRESETS: dict[str, Preset] = {
             "TOGETHER_API_KEY",
             default_model="meta-llama/Llama-3.3-70B-Instruct-Turbo",
         ),
-        Preset("xai", "xAI", "https://api.x.ai/v1", "XAI_API_KEY", default_model="grok-3-mini"),
+        Preset("xai", "xAI", "https://api.x.ai/v1", "XAI_API_KEY", default_model="grok-4.3"),
         Preset(
             "groq",
             "Groq",
@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
             "DeepSeek",
             "https://api.deepseek.com/v1",
             "DEEPSEEK_API_KEY",
-            default_model="deepseek-chat",
+            default_model="deepseek-v4-flash",
         ),
         Preset(
             "openrouter",
