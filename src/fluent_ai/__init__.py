@@ -24,6 +24,16 @@ _EXPORTS: dict[str, str] = {
     "Settings": "fluent_ai.config",
     "Provider": "fluent_ai.providers.base",
     "OpenAICompatibleProvider": "fluent_ai.providers.openai_compat",
+    "AnthropicProvider": "fluent_ai.providers.anthropic",
+    "GeminiProvider": "fluent_ai.providers.gemini",
+    "CohereProvider": "fluent_ai.providers.cohere",
+    "AzureOpenAIProvider": "fluent_ai.providers.azure",
+    "BedrockProvider": "fluent_ai.providers.bedrock",
+    "Embeddings": "fluent_ai.results",
+    "Transcription": "fluent_ai.results",
+    "Moderation": "fluent_ai.results",
+    "ModelInfo": "fluent_ai.models.catalogue",
+    "UnknownModelError": "fluent_ai.models.resolver",
     "LocalProvider": "fluent_ai.providers.local",
     "ScriptedModel": "fluent_ai.providers.scripted",
     "FunctionModel": "fluent_ai.providers.scripted",
@@ -38,7 +48,7 @@ for _module, _names in {
         "AuthenticationError CircuitOpenError ConfigurationError ContextLengthError "
         "FluentAIError InvalidParameterError InvalidRequestError MalformedResponseError "
         "ModelNotFoundError PermissionDeniedError ProviderConnectionError ProviderError "
-        "RateLimitError RequestTimeoutError StreamInterruptedError"
+        "RateLimitError RequestTimeoutError StreamInterruptedError UnsupportedFeatureError"
     ),
 }.items():
     for _name in _names.split():
@@ -47,21 +57,27 @@ for _module, _names in {
 __all__ = [
     "Agent",
     "AgentBuilder",
+    "AnthropicProvider",
     "AuthenticationError",
+    "AzureOpenAIProvider",
+    "BedrockProvider",
     "Break",
     "ChatRequest",
     "ChatResult",
     "ChatStream",
     "Chunk",
     "CircuitOpenError",
+    "CohereProvider",
     "ConfigurationError",
     "ContextLengthError",
     "Conversation",
     "Done",
+    "Embeddings",
     "ErrorChunk",
     "FluentAI",
     "FluentAIError",
     "FunctionModel",
+    "GeminiProvider",
     "ImagePart",
     "InvalidParameterError",
     "InvalidRequestError",
@@ -69,7 +85,9 @@ __all__ = [
     "LoopLimitError",
     "MalformedResponseError",
     "Message",
+    "ModelInfo",
     "ModelNotFoundError",
+    "Moderation",
     "OpenAICompatibleProvider",
     "PermissionDeniedError",
     "Provider",
@@ -88,6 +106,9 @@ __all__ = [
     "ThinkingDelta",
     "ToolCall",
     "ToolCallDelta",
+    "Transcription",
+    "UnknownModelError",
+    "UnsupportedFeatureError",
     "Usage",
     "UsageChunk",
     "UserPrompt",
@@ -128,12 +149,21 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestTimeoutError,
         StreamInterruptedError,
+        UnsupportedFeatureError,
     )
     from fluent_ai.facade import FluentAI
+    from fluent_ai.models.catalogue import ModelInfo
+    from fluent_ai.models.resolver import UnknownModelError
+    from fluent_ai.providers.anthropic import AnthropicProvider
+    from fluent_ai.providers.azure import AzureOpenAIProvider
     from fluent_ai.providers.base import Provider
+    from fluent_ai.providers.bedrock import BedrockProvider
+    from fluent_ai.providers.cohere import CohereProvider
+    from fluent_ai.providers.gemini import GeminiProvider
     from fluent_ai.providers.local import LocalProvider
     from fluent_ai.providers.openai_compat import OpenAICompatibleProvider
     from fluent_ai.providers.scripted import FunctionModel, Reply, ScriptedModel
+    from fluent_ai.results import Embeddings, Moderation, Transcription
     from fluent_ai.streams import ChatStream
     from fluent_ai.types import (
         ChatRequest,
