@@ -20,7 +20,7 @@ from fluent_ai import (
     ScriptedModel,
     TextPart,
 )
-from fluent_ai.types import ChatRequest
+from fluent_ai.types import ChatRequest, ToolCall
 
 
 def _echo_system(messages: tuple[Message, ...], request: ChatRequest) -> str:
@@ -272,3 +272,40 @@ def test_unusable_history_content_is_rejected(content: Any) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         FluentAI.agent().conversation_history({"role": "user", "content": content})
     assert caught.value.parameter == "conversation_history"
+
+
+def test_history_dicts_keep_tool_calls_and_tool_results() -> None:
+    builder = FluentAI.agent().conversation_history(
+        {"role": "user", "content": "Weather?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "22C"},
+    )
+    _, assistant, tool = builder.config.history
+    assert assistant.tool_calls == (ToolCall("call_1", "get_weather", '{"city": "Paris"}'),)
+    assert (tool.tool_call_id, tool.name, tool.content) == ("call_1", "get_weather", "22C")
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"role": "tool", "tool_call_id": 7, "content": "x"},
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {"a": 1}}}],
+        },
+        {"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]},
+    ],
+)
+def test_malformed_tool_history_is_refused(item: dict[str, Any]) -> None:
+    with pytest.raises(InvalidParameterError, match="conversation_history"):
+        FluentAI.agent().conversation_history(item)

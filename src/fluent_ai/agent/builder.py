@@ -16,7 +16,7 @@ from fluent_ai.agent.prompt import PromptTemplate
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.streams import ChunkHandler, ErrorHandler
-from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart
+from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart, ToolCall
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, TurnHandler
@@ -114,6 +114,30 @@ def _content(value: Any) -> str | tuple[ContentPart, ...]:
     return tuple(parts)
 
 
+def _optional_text(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} must be text, got {type(value).__name__}")
+    return value
+
+
+def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
+    """OpenAI-style ``tool_calls`` of an assistant message given as a dict."""
+    if not value:
+        return ()
+    calls: list[ToolCall] = []
+    for call in value:
+        if isinstance(call, ToolCall):
+            calls.append(call)
+            continue
+        function = call["function"]
+        arguments = function.get("arguments") or "{}"
+        if not isinstance(arguments, str):
+            raise ValueError("tool call arguments must be a JSON string")
+        calls.append(ToolCall(str(call["id"]), str(function["name"]), arguments))
+    return tuple(calls)
+
+
 def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Message:
     """A history entry given as a Message, a ``(role, text)`` pair or an OpenAI-style dict."""
     try:
@@ -122,8 +146,14 @@ def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Me
         if isinstance(item, tuple) and len(item) == 2:
             return Message(Role(item[0]), str(item[1]))
         if isinstance(item, Mapping):
-            return Message(Role(item["role"]), _content(item.get("content")))
-    except (KeyError, ValueError) as exc:
+            return Message(
+                Role(item["role"]),
+                _content(item.get("content")),
+                tool_calls=_tool_calls(item.get("tool_calls")),
+                tool_call_id=_optional_text(item, "tool_call_id"),
+                name=_optional_text(item, "name"),
+            )
+    except (KeyError, ValueError, TypeError) as exc:
         raise InvalidParameterError(parameter, f"bad message {item!r}: {exc}") from None
     raise InvalidParameterError(
         parameter, f"expected Message, (role, text) or {{'role', 'content'}}, got {item!r}"
