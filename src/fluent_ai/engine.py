@@ -10,22 +10,24 @@ priced from the catalogue; a process-wide ledger keeps totals per model.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from fluent_ai._aio import aclose_quietly
-from fluent_ai.errors import CircuitOpenError, FluentAIError
+from fluent_ai.errors import CircuitOpenError, FluentAIError, StreamInterruptedError
 from fluent_ai.models.catalogue import ModelInfo
 from fluent_ai.models.tokens import estimate_tokens
 from fluent_ai.models.validate import check_request
 from fluent_ai.providers.base import Provider, chunks_of
-from fluent_ai.telemetry import end_span, fail_span, start_chat_span
+from fluent_ai.telemetry import cancel_span, end_span, fail_span, start_chat_span
 from fluent_ai.transport.ratelimit import RateLimiter
 from fluent_ai.transport.retry import is_retryable
-from fluent_ai.types import ChatRequest, Chunk, Done, Usage, UsageChunk
+from fluent_ai.types import ChatRequest, Chunk, Done, TextDelta, Usage, UsageChunk
 
 __all__ = [
     "Engine",
@@ -122,9 +124,10 @@ class Engine:
             call = request if request.model == target.model else _for(request, target)
             started = False
             try:
-                async for chunk in self._attempt(target, call, stream=stream):
-                    started = True
-                    yield chunk
+                async with aclosing(self._attempt(target, call, stream=stream)) as chunks:
+                    async for chunk in chunks:
+                        started = True
+                        yield chunk
                 return
             except FluentAIError as error:
                 if started or last or not can_fall_back(error):
@@ -137,7 +140,7 @@ class Engine:
 
     async def _attempt(
         self, target: Target, request: ChatRequest, *, stream: bool
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """One model of the chain: validate, rate-limit, send, price, trace."""
         check_request(request, target.info)
         provider = target.provider
@@ -148,18 +151,27 @@ class Engine:
         span = start_chat_span(provider.name, request)
         usage: Usage | None = None
         done: Done | None = None
+        text: list[str] = []
         try:
             if stream:
                 source = provider.stream(request)
                 try:
                     async for chunk in source:
-                        if isinstance(chunk, UsageChunk):
+                        if isinstance(chunk, TextDelta):
+                            text.append(chunk.text)
+                        elif isinstance(chunk, UsageChunk):
                             usage = chunk.usage
                         elif isinstance(chunk, Done):
                             chunk = done = self._priced(target, chunk, usage, estimated)
                         yield chunk
                 finally:
                     await aclose_quietly(source)
+                if done is None:
+                    raise StreamInterruptedError(
+                        f"{provider.name}: the stream ended without finishing the answer",
+                        provider=provider.name,
+                        partial_text="".join(text),
+                    )
             else:
                 result = await provider.complete(request)
                 usage = result.usage
@@ -167,6 +179,11 @@ class Engine:
                     if isinstance(chunk, Done):
                         chunk = done = self._priced(target, chunk, usage, estimated)
                     yield chunk
+        except (GeneratorExit, asyncio.CancelledError):
+            # The consumer stopped reading (a "stop" button, Ctrl-C): not a failure.
+            if done is None:
+                cancel_span(span)
+            raise
         except BaseException as error:
             if done is None:
                 fail_span(span, error)

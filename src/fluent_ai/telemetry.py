@@ -18,7 +18,7 @@ from fluent_ai.types import ChatRequest, Usage
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-__all__ = ["end_span", "fail_span", "start_chat_span"]
+__all__ = ["cancel_span", "end_span", "fail_span", "start_chat_span"]
 
 _TRACER_NAME = "fluent_ai"
 
@@ -84,4 +84,11 @@ def fail_span(span: Span, error: BaseException) -> None:
     if span.is_recording():
         span.set_attribute("error.type", type(error).__name__)
         span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
+    span.end()
+
+
+def cancel_span(span: Span) -> None:
+    """End the span of a call its consumer abandoned: marked, but not an error."""
+    if span.is_recording():
+        span.set_attribute("fluent_ai.cancelled", True)
     span.end()

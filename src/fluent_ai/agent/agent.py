@@ -87,7 +87,9 @@ class Agent:
                     f"the {type(model).__name__} given to .model() names no model: "
                     "construct it with model=..."
                 )
-            return Target(model, model.model_name)
+            # A provider built by hand still gets its catalogue entry (prices, limits).
+            info = self.runtime.registry.get(model.name, model.model_name)
+            return Target(model, model.model_name, info)
         return self.runtime.resolve(model, transport=transport)
 
     def _account(self, result: ChatResult) -> None:

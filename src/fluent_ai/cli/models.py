@@ -109,11 +109,16 @@ def _refresh(runtime: Runtime, only: list[str]) -> bool:
         save_discovered(runtime.settings.home, listed)
     for name, result in results.items():
         if isinstance(result, list):
-            new = [n for n in result if registry.get(name, n) is None]
+            new = [n for n in result if _catalogued(registry.get(name, n)) is False]
             sys.stderr.write(f"{name}: {len(result)} models ({len(new)} not in the catalogue)\n")
         else:
             sys.stderr.write(f"{name}: error: {result}\n")
     return len(listed) < len(results)
+
+
+def _catalogued(info: ModelInfo | None) -> bool:
+    """Whether the bundled catalogue (not an earlier discovery) knows this model."""
+    return info is not None and info.source == "catalogue"
 
 
 def _price(value: float | None) -> str:

@@ -74,7 +74,11 @@ def save_discovered(home: Path, listed: Mapping[str, list[str]]) -> Path:
         providers[provider] = {"fetched_at": now, "models": names}
     home.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".models-", dir=home)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"version": 1, "providers": providers}, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"version": 1, "providers": providers}, handle, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

@@ -32,6 +32,11 @@ OPEN_ENDED = frozenset(
 )
 #: Providers on the user's machine: configured when their base URL is set (no key needed).
 KEYLESS = frozenset({"ollama", "vllm", "lmstudio"})
+#: Besides a key, each of these variables groups needs one set (any of the group).
+ALSO_NEEDED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "azure": (("AZURE_OPENAI_ENDPOINT",),),
+    "bedrock": (("AWS_REGION", "AWS_DEFAULT_REGION"),),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +65,16 @@ def load_discovered(path: Path) -> list[ModelInfo]:
         log.warning("ignoring the model discovery cache %s: %s", path, exc)
         return []
     models: list[ModelInfo] = []
-    providers = data.get("providers", {}) if isinstance(data, dict) else {}
+    providers = data.get("providers") if isinstance(data, dict) else None
+    if not isinstance(providers, dict):
+        log.warning("ignoring the model discovery cache %s: no providers table", path)
+        return []
     for provider, entry in providers.items():
-        for name in entry.get("models", []) if isinstance(entry, dict) else []:
+        names = entry.get("models") if isinstance(entry, dict) else None
+        if not isinstance(names, list):
+            log.warning("ignoring %s's entry in the model discovery cache %s", provider, path)
+            continue
+        for name in names:
             if isinstance(name, str) and name:
                 models.append(ModelInfo(provider=provider, name=name, source="discovered"))
     return models
@@ -141,9 +153,10 @@ class ModelRegistry:
         if provider in KEYLESS:
             variable = info.base_url_env if info and info.base_url_env else ""
             return bool(variable and env.get(variable))
-        if info is None:
+        if info is None or not any(env.get(variable) for variable in info.key_env):
             return False
-        return any(env.get(variable) for variable in info.key_env)
+        groups = ALSO_NEEDED.get(provider, ())
+        return all(any(env.get(variable) for variable in group) for group in groups)
 
     def configured_models(self, env: Mapping[str, str]) -> Iterable[ModelInfo]:
         configured = {p for p in self.catalogue.providers if self.is_configured(p, env)}

@@ -98,7 +98,10 @@ class Resolver:
         if rule is not None and rule.provider in self.providers:
             self._refuse_typo(rule.provider, text)
             return ModelRef(rule.provider, text, None, "glob")
-        raise self._unknown(text, sep and prefix)
+        # Bedrock ids (``anthropic.claude-…-v1:0``) and OpenRouter ones contain ':' too:
+        # only a plain word before it can be meant as a provider.
+        looks_like_provider = bool(sep) and prefix.isidentifier()
+        raise self._unknown(text, prefix if looks_like_provider else "")
 
     def cheapest_with(self, requires: Sequence[str], env: Mapping[str, str]) -> ModelRef:
         """The cheapest configured chat model that has every capability in ``requires``."""

@@ -51,8 +51,9 @@ class TokenBucket:
         return 0.0 if self.level >= 0 else -self.level / self.rate
 
     def give_back(self, amount: float, now: float) -> None:
+        """Return what :meth:`reserve` took for ``amount`` (capped the same way)."""
         self._refill(now)
-        self.level = min(self.capacity, self.level + amount)
+        self.level = min(self.capacity, self.level + min(amount, self.capacity))
 
 
 class RateLimiter:
@@ -106,7 +107,22 @@ class RateLimiter:
                     code="client_rate_limit",
                 )
         if wait > 0:
-            await asyncio.sleep(wait)
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                self._refund(provider, tokens)
+                raise
+
+    def _refund(self, provider: str, tokens: int) -> None:
+        """Give back a reservation whose request will never be sent (its caller left)."""
+        now = time.monotonic()
+        with self._lock:
+            requests = self._bucket(provider, "rpm", now)
+            budget = self._bucket(provider, "tpm", now)
+            if requests is not None:
+                requests.give_back(1, now)
+            if budget is not None and tokens > 0:
+                budget.give_back(tokens, now)
 
     def settle(self, provider: str, estimated: int, actual: int) -> None:
         """Correct a reservation of ``estimated`` tokens once ``actual`` use is known."""
