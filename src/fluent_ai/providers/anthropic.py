@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
-from fluent_ai.errors import FluentAIError, MalformedResponseError, excerpt
+from fluent_ai.errors import MalformedResponseError, excerpt
 from fluent_ai.providers.anthropic_stream import StreamState
 from fluent_ai.providers.anthropic_wire import build_body, map_http_error, parse_message
 from fluent_ai.providers.base import Provider, chunks_of
+from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 __all__ = ["AnthropicProvider"]
@@ -22,7 +21,6 @@ __all__ = ["AnthropicProvider"]
 _MESSAGES = "/v1/messages"
 # After ``message_stop`` the rest of the body (normally nothing) is read for at most this
 # long so the connection can go back to the pool; a host that keeps it open is cut off.
-_DRAIN_SECONDS = 0.5
 # The most models one listing page may hold (the API's documented maximum).
 _PAGE_LIMIT = 1000
 
@@ -85,7 +83,7 @@ class AnthropicProvider(Provider):
                 for chunk in state.feed(state.decode(event.data)):
                     yield chunk
                 if state.stopped:
-                    await _drain(events)
+                    await drain(events)
                     break
         for chunk in state.finish():
             yield chunk
@@ -113,17 +111,3 @@ class AnthropicProvider(Provider):
             f"{excerpt(repr(page), 120)}",
             provider=self.name,
         )
-
-
-async def _drain(events: AsyncIterator[SSEEvent]) -> None:
-    """Read what follows ``message_stop`` (normally just the end of the body), ignoring it.
-
-    Reading the body to its end lets the HTTP/1.1 connection go back to the pool; closing
-    it early would cost the next request a new TCP (and TLS) handshake.
-    """
-    try:
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
-    except (TimeoutError, FluentAIError):
-        return

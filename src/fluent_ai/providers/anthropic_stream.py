@@ -11,11 +11,11 @@ skipped; anything that breaks the documented shapes is a :class:`MalformedRespon
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fluent_ai.errors import MalformedResponseError, StreamInterruptedError, excerpt
+from fluent_ai.errors import MalformedResponseError, StreamInterruptedError
 from fluent_ai.providers.anthropic_wire import error_from_payload, finish_reason, parse_usage
+from fluent_ai.providers.streaming import decode_json, malformed
 from fluent_ai.types import Chunk, Done, TextDelta, ThinkingDelta, ToolCallDelta, UsageChunk
 
 __all__ = ["StreamState"]
@@ -42,21 +42,11 @@ class StreamState:
         self._tools = 0
 
     def decode(self, data: str) -> Any:
-        """Parse one event's JSON data (malformed data is a typed error)."""
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.provider}: malformed stream event: {excerpt(data, 120)}",
-                provider=self.provider,
-                body=data,
-            ) from exc
+        """Parse one event's JSON text (a malformed event is a typed error)."""
+        return decode_json(self.provider, data, "stream event")
 
     def _malformed(self, what: str, value: Any) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{self.provider}: malformed stream event: {what}: {excerpt(repr(value), 120)}",
-            provider=self.provider,
-        )
+        return malformed(self.provider, what, value, "stream event")
 
     def feed(self, payload: Any) -> list[Chunk]:
         """The chunks carried by one event's payload."""

@@ -22,9 +22,10 @@ from fluent_ai.errors import (
     MalformedResponseError,
 )
 from fluent_ai.providers.base import chunks_of
-from fluent_ai.providers.openai_compat import OpenAICompatibleProvider, _drain
+from fluent_ai.providers.openai_compat import OpenAICompatibleProvider
 from fluent_ai.providers.openai_stream import StreamState
 from fluent_ai.providers.openai_wire import map_http_error, parse_completion
+from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import ErrorMapper, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.types import ChatRequest, ChatResult, Chunk, Done
@@ -133,7 +134,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
             async for event in stream:
                 if event.data == "[DONE]":
                     saw_done = True
-                    await _drain(stream)
+                    await drain(stream)
                     break
                 if event.event == "json":  # the host ignored "stream": one whole answer
                     answer = parse_completion(

@@ -8,7 +8,6 @@ hook, so a retry never reuses a stale date.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -19,7 +18,6 @@ from urllib.parse import quote
 
 from fluent_ai.errors import (
     ConfigurationError,
-    FluentAIError,
     MalformedResponseError,
     StreamInterruptedError,
     excerpt,
@@ -35,6 +33,7 @@ from fluent_ai.providers.bedrock_wire import (
     parse_converse,
     parse_usage,
 )
+from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.sse import SSEEvent
@@ -67,7 +66,6 @@ _KNOWN = frozenset(
 )
 # After ``metadata`` the body's last bytes are read (so the connection can be reused)
 # for at most this long.
-_DRAIN_SECONDS = 0.5
 
 
 class BedrockProvider(Provider):
@@ -167,7 +165,7 @@ class BedrockProvider(Provider):
                 for chunk in state.feed(event):
                     yield chunk
                 if state.usage is not None:
-                    await _drain(events)
+                    await drain(events)
                     break
         for chunk in state.finish():
             yield chunk
@@ -279,16 +277,3 @@ class ConverseStreamState:
             chunks.append(UsageChunk(self.usage))
         chunks.append(Done(self.stop_reason, f"{self.provider}:{self.model}"))
         return chunks
-
-
-async def _drain(events: AsyncIterator[SSEEvent]) -> None:
-    """Read what follows ``metadata`` (normally the end of the body) and ignore it.
-
-    Reading to the end lets the connection return to the pool instead of being closed.
-    """
-    try:
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
-    except (TimeoutError, FluentAIError):
-        return

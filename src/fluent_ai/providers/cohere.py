@@ -7,19 +7,18 @@ Command model feature (documents, citations, safety modes) through ``extra``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlencode
 
-from fluent_ai.errors import FluentAIError, InvalidParameterError, MalformedResponseError
+from fluent_ai.errors import InvalidParameterError, MalformedResponseError
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.cohere_stream import CohereStreamState
 from fluent_ai.providers.cohere_wire import PROVIDER, build_body, map_http_error, parse_chat
+from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 __all__ = ["CohereProvider"]
@@ -35,7 +34,6 @@ _MODELS_PAGE_SIZE = 1000
 _MAX_MODEL_PAGES = 50
 # After ``message-end`` the body's last bytes are read (so the connection can be
 # reused) for at most this long.
-_DRAIN_SECONDS = 0.5
 
 
 class CohereProvider(Provider):
@@ -97,7 +95,7 @@ class CohereProvider(Provider):
                 for chunk in state.feed(state.decode(event.data), event.event):
                     yield chunk
                 if state.done:
-                    await _drain(events)
+                    await drain(events)
                     break
         for chunk in state.finish():
             yield chunk
@@ -214,17 +212,3 @@ def _float_embeddings(data: Any, *, expected: int) -> list[list[float]]:
             raise _malformed("embed answer holds a vector that is not a list of numbers")
         out.append([float(v) for v in vector])
     return out
-
-
-async def _drain(events: AsyncIterator[SSEEvent]) -> None:
-    """Read what follows ``message-end`` (normally just the end of the body), ignoring it.
-
-    Reading the body to its end lets the HTTP/1.1 connection go back to the pool; closing
-    it early would force a new TCP (and TLS) connection for the next request.
-    """
-    try:
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
-    except (TimeoutError, FluentAIError):
-        return

@@ -11,11 +11,11 @@ nothing the chunk kinds can express and are skipped.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fluent_ai.errors import MalformedResponseError, StreamInterruptedError, excerpt
+from fluent_ai.errors import MalformedResponseError, StreamInterruptedError
 from fluent_ai.providers.cohere_wire import PROVIDER, finish_reason, parse_usage
+from fluent_ai.providers.streaming import decode_json, malformed
 from fluent_ai.types import Chunk, Done, TextDelta, ThinkingDelta, ToolCallDelta, Usage, UsageChunk
 
 __all__ = ["CohereStreamState"]
@@ -41,20 +41,10 @@ class CohereStreamState:
 
     def decode(self, data: str) -> Any:
         """Parse one event's JSON text (a malformed event is a typed error)."""
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{PROVIDER}: malformed stream event: {excerpt(data, 120)}",
-                provider=PROVIDER,
-                body=data,
-            ) from exc
+        return decode_json(PROVIDER, data, "stream event")
 
     def _malformed(self, what: str, value: Any) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{PROVIDER}: malformed stream event: {what}: {excerpt(repr(value), 120)}",
-            provider=PROVIDER,
-        )
+        return malformed(PROVIDER, what, value, "stream event")
 
     def feed(self, payload: Any, event: str = "message") -> list[Chunk]:
         """The chunks carried by one event's payload (``event`` is its SSE name)."""

@@ -25,6 +25,7 @@ from fluent_ai.errors import (
     excerpt,
 )
 from fluent_ai.providers.base import ResultBuilder
+from fluent_ai.providers.streaming import decode_json, malformed
 from fluent_ai.transport.status import error_for_status, looks_like_context_overflow
 from fluent_ai.types import (
     ChatResult,
@@ -99,20 +100,10 @@ class ResponseReader:
 
     def decode(self, data: str) -> Any:
         """Parse one event's JSON text (a malformed event is a typed error)."""
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.provider}: malformed stream event: {excerpt(data, 120)}",
-                provider=self.provider,
-                body=data,
-            ) from exc
+        return decode_json(self.provider, data, "stream event")
 
     def _malformed(self, what: str, value: Any) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{self.provider}: malformed answer: {what}: {excerpt(repr(value), 120)}",
-            provider=self.provider,
-        )
+        return malformed(self.provider, what, value, "answer")
 
     def feed(self, payload: Any) -> list[Chunk]:
         """The chunks carried by one response payload."""

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 
-from fluent_ai.errors import FluentAIError
 from fluent_ai.providers import openai_extras
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.openai_stream import StreamState
 from fluent_ai.providers.openai_wire import build_body, map_http_error, parse_completion
+from fluent_ai.providers.streaming import drain
 from fluent_ai.results import Embeddings, Moderation, Transcription
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 __all__ = ["OpenAICompatibleProvider"]
@@ -23,7 +21,6 @@ __all__ = ["OpenAICompatibleProvider"]
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 # After ``[DONE]`` the body's last bytes are read (so the connection can be reused) for
 # at most this long; a host that keeps the stream open after ``[DONE]`` is cut off.
-_DRAIN_SECONDS = 0.5
 
 
 class OpenAICompatibleProvider(Provider):
@@ -87,7 +84,7 @@ class OpenAICompatibleProvider(Provider):
             async for event in events:
                 if event.data == "[DONE]":
                     saw_done = True
-                    await _drain(events)
+                    await drain(events)
                     break
                 if event.event == "json":  # the host ignored "stream": one whole answer
                     answer = parse_completion(
@@ -152,17 +149,3 @@ class OpenAICompatibleProvider(Provider):
     ) -> list[Moderation]:
         """One verdict per text, in order (``POST /moderations``)."""
         return await openai_extras.moderate(self.transport, texts, model=model)
-
-
-async def _drain(events: AsyncIterator[SSEEvent]) -> None:
-    """Read what follows ``[DONE]`` (normally just the end of the body) and ignore it.
-
-    Reading the body to its end lets the HTTP/1.1 connection go back to the pool; closing
-    it early would force a new TCP (and TLS) connection for the next request.
-    """
-    try:
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
-    except (TimeoutError, FluentAIError):
-        return

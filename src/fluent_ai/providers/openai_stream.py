@@ -9,11 +9,11 @@ come in any payload. Anything that does not fit the format is a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fluent_ai.errors import MalformedResponseError, StreamInterruptedError, excerpt
+from fluent_ai.errors import MalformedResponseError, StreamInterruptedError
 from fluent_ai.providers.openai_wire import error_from_payload, parse_usage
+from fluent_ai.providers.streaming import decode_json, malformed
 from fluent_ai.types import (
     Chunk,
     Done,
@@ -39,21 +39,11 @@ class StreamState:
         self.usage: Usage | None = None
 
     def decode(self, data: str) -> Any:
-        """Parse one frame's JSON text (a malformed frame is a typed error)."""
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.provider}: malformed stream frame: {excerpt(data, 120)}",
-                provider=self.provider,
-                body=data,
-            ) from exc
+        """Parse one event's JSON text (a malformed event is a typed error)."""
+        return decode_json(self.provider, data, "stream frame")
 
     def _malformed(self, what: str, value: Any) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{self.provider}: malformed stream frame: {what}: {excerpt(repr(value), 120)}",
-            provider=self.provider,
-        )
+        return malformed(self.provider, what, value, "stream frame")
 
     def feed(self, payload: Any) -> list[Chunk]:
         """The chunks carried by one payload."""
