@@ -19,9 +19,6 @@ from fluent_ai.types import ChatRequest, ChatResult, Chunk
 __all__ = ["AnthropicProvider"]
 
 _MESSAGES = "/v1/messages"
-# After ``message_stop`` the rest of the body (normally nothing) is read for at most this
-# long so the connection can go back to the pool; a host that keeps it open is cut off.
-# The most models one listing page may hold (the API's documented maximum).
 _PAGE_LIMIT = 1000
 
 

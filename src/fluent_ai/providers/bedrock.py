@@ -64,8 +64,6 @@ _KNOWN = frozenset(
         "metadata",
     ]
 )
-# After ``metadata`` the body's last bytes are read (so the connection can be reused)
-# for at most this long.
 
 
 class BedrockProvider(Provider):

@@ -32,8 +32,6 @@ _EMBED_BATCH = 96
 # keeps handing out tokens cannot keep ``list_models`` looping.
 _MODELS_PAGE_SIZE = 1000
 _MAX_MODEL_PAGES = 50
-# After ``message-end`` the body's last bytes are read (so the connection can be
-# reused) for at most this long.
 
 
 class CohereProvider(Provider):

@@ -19,8 +19,6 @@ __all__ = ["OpenAICompatibleProvider"]
 
 # OpenAI's reasoning models reject ``max_tokens`` and want ``max_completion_tokens``.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-# After ``[DONE]`` the body's last bytes are read (so the connection can be reused) for
-# at most this long; a host that keeps the stream open after ``[DONE]`` is cut off.
 
 
 class OpenAICompatibleProvider(Provider):
