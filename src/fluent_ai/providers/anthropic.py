@@ -19,6 +19,7 @@ from fluent_ai.types import ChatRequest, ChatResult, Chunk
 __all__ = ["AnthropicProvider"]
 
 _MESSAGES = "/v1/messages"
+# The most models one listing page may hold (the API's documented maximum).
 _PAGE_LIMIT = 1000
 
 
