@@ -234,3 +234,13 @@ def test_invalid_settings_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLUENT_AI_MAX_RETRIES", "99")
     with pytest.raises(ValidationError, match="max_retries"):
         Settings()
+
+
+def test_the_embedded_model_is_checked_against_the_configured_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLUENT_AI_LOCAL_CONTEXT", "2048")
+    resolved = Runtime(env={}).resolve("local")
+    assert resolved.info is not None
+    assert (resolved.info.context_window, resolved.info.max_output) == (2048, 2048)
+    assert resolved.info.input_price == 0

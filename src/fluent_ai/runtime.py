@@ -8,6 +8,7 @@ for the rest (:mod:`fluent_ai.providers.factory`).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping, Sequence
@@ -142,6 +143,12 @@ class Runtime:
         provider = LocalProvider(config)
         embedded = model in ("", DEFAULT_LOCAL_MODEL) and not s.local_model_path
         info = self.registry.get("local", DEFAULT_LOCAL_MODEL) if embedded else None
+        if info is not None:
+            # llama.cpp runs with the configured context, not the model's trained one.
+            window = min(info.context_window or s.local_context, s.local_context)
+            info = dataclasses.replace(
+                info, context_window=window, max_output=min(info.max_output or window, window)
+            )
         return Resolved(provider, provider.model_name, info)
 
 

@@ -126,3 +126,15 @@ def test_tool_calls_and_declarations_count() -> None:
     assert estimate_tokens(request(tools=True)) > without
     parts = Message(Role.USER, (TextPart("abcd"), ImagePart(PIXEL), TextPart("efgh")))
     assert estimate_message_tokens(parts) == 4 + 1 + IMAGE_TOKENS + 1
+
+
+def test_a_prompt_too_long_for_the_local_context_is_refused_before_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fluent_ai import FluentAI
+
+    monkeypatch.setenv("FLUENT_AI_LOCAL_CONTEXT", "1024")
+    agent = FluentAI.agent().model("local").build()
+    with pytest.raises(ContextLengthError, match="1,024-token context window"):
+        agent.chat_sync("word " * 2000)
+    assert agent.history == ()
