@@ -42,8 +42,13 @@ def test_banner_shows_the_model_and_a_question_gets_answered(
         assert "fluent-ai chat" in banner
         assert MODEL in banner
         fake_openai.queue(Behaviour(text="Paris is the capital of France."))
-        shown = ask(chat, "What is the capital of France?", "capital of France.")
+        chat.send(b"What is the capital of France?\r")
+        shown = chat.expect("capital of France.")
         assert "Paris is the capital of France." in shown
+        # A dim footer names the model that answered, its tokens and its cost.
+        footer = chat.at_prompt(PROMPT)
+        assert f"{MODEL} · " in footer
+        assert " tokens · <$0.0001" in footer  # 12 tokens of gpt-4o-mini
         [sent] = fake_openai.chat_requests
         assert sent.body["stream"] is True
         assert sent.body["messages"] == [

@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
-from fluent_ai.types import ErrorChunk, TextDelta
+from fluent_ai.types import Done, ErrorChunk, TextDelta, Usage, UsageChunk
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent
@@ -73,6 +73,8 @@ async def _answer(agent: Agent, question: str, console: Console) -> None:
     token would grow quadratically with the answer's length), and once more at the end.
     """
     parts: list[str] = []
+    usage: Usage | None = None
+    done: Done | None = None
     loop = asyncio.get_running_loop()
     next_render = 0.0
     with Live(Markdown(""), console=console, refresh_per_second=12, transient=False) as live:
@@ -83,6 +85,10 @@ async def _answer(agent: Agent, question: str, console: Console) -> None:
                     if loop.time() >= next_render:
                         live.update(Markdown("".join(parts)))
                         next_render = loop.time() + 1 / _RENDERS_PER_SECOND
+                elif isinstance(chunk, UsageChunk):
+                    usage = chunk.usage
+                elif isinstance(chunk, Done):
+                    done = chunk
                 elif isinstance(chunk, ErrorChunk):
                     live.update(Markdown("".join(parts)))
                     live.stop()
@@ -92,3 +98,15 @@ async def _answer(agent: Agent, question: str, console: Console) -> None:
                     )
                     return
         live.update(Markdown("".join(parts)))
+    if done is not None:
+        console.print(_footer(done, usage), style="dim", highlight=False)
+
+
+def _footer(done: Done, usage: Usage | None) -> str:
+    """Which model answered (a fallback may have), its tokens and what it cost."""
+    pieces = [done.model]
+    if usage is not None:
+        pieces.append(f"{usage.total_tokens:,} tokens")
+    if done.cost_usd:
+        pieces.append(f"${done.cost_usd:.4f}" if done.cost_usd >= 0.0001 else "<$0.0001")
+    return " · ".join(pieces)
