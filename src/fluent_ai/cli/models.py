@@ -130,6 +130,8 @@ def _price(value: float | None) -> str:
 def _tokens(value: int | None) -> str:
     if not value:
         return "?"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
     return f"{value // 1000}k" if value >= 10_000 else str(value)
 
 
@@ -137,7 +139,10 @@ def _table(runtime: Runtime, rows: list[ModelInfo]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} models (prices in USD per million tokens)")
+    table = Table(
+        title=f"{len(rows)} models (prices in USD per million tokens; aliases in parentheses; "
+        "? = not known)"
+    )
     for column, justify in (
         ("model", "left"),
         ("kind", "left"),
@@ -154,7 +159,7 @@ def _table(runtime: Runtime, rows: list[ModelInfo]) -> None:
         caps: Any = "?" if m.capabilities is None else ", ".join(sorted(m.capabilities))
         configured = runtime.registry.is_configured(m.provider, runtime.env)
         table.add_row(
-            m.spec,
+            m.spec + (f" ({', '.join(m.aliases)})" if m.aliases else ""),
             m.kind,
             _tokens(m.context_window),
             _tokens(m.max_output),
