@@ -63,8 +63,11 @@ async def test_request_carries_parameters(openai_env: FakeOpenAIServer) -> None:
     assert body["seed"] == 7
 
 
-async def test_reasoning_models_get_max_completion_tokens(openai_env: FakeOpenAIServer) -> None:
-    agent = FluentAI.agent("t").model("openai:o3-mini").max_tokens(10).build()
+@pytest.mark.parametrize("model", ["o3", "gpt-5-mini", "gpt-6-luna"])
+async def test_reasoning_models_get_max_completion_tokens(
+    openai_env: FakeOpenAIServer, model: str
+) -> None:
+    agent = FluentAI.agent("t").model(f"openai:{model}").max_tokens(10).build()
     await agent.chat("hi").text()
     body = openai_env.chat_requests[0].body
     assert body["max_completion_tokens"] == 10

@@ -18,7 +18,7 @@ from fluent_ai.types import ChatRequest, ChatResult, Chunk
 __all__ = ["OpenAICompatibleProvider"]
 
 # OpenAI's reasoning models reject ``max_tokens`` and want ``max_completion_tokens``.
-_COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+_COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6")
 
 
 class OpenAICompatibleProvider(Provider):
