@@ -5,9 +5,10 @@ documentation: ``x-api-key`` and ``anthropic-version`` are checked, error bodies
 ``{"type": "error", "error": {"type", "message"}}``, streams send ``event:`` names with
 ``message_start``, content blocks (``thinking`` with a ``signature_delta``, ``text``,
 ``tool_use`` with ``input_json_delta`` in pieces), a ``ping``, ``message_delta`` and
-``message_stop``. It also checks what the API rejects (a ``system`` role, roles that do
-not alternate, a missing ``max_tokens``) and fails on demand: error statuses with
-``retry-after``, cut streams, malformed events, ``error`` events mid-stream.
+``message_stop``. It also checks what the API rejects (see :mod:`anthropic_rules`: a
+``system`` role, roles that do not alternate, empty content, tool results out of place, a
+missing ``max_tokens``) and fails on demand: error statuses with ``retry-after``, cut
+streams, malformed events, ``error`` events mid-stream.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import anthropic_rules as rules
 
 __all__ = ["Behaviour", "FakeAnthropicServer", "Recorded"]
 
@@ -149,26 +152,6 @@ def _pieces(text: str) -> list[str]:
     return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
 
 
-def _problem(body: Any) -> str | None:
-    """What the real API would reject in this request body, if anything."""
-    if not isinstance(body, dict):
-        return "body is not a JSON object"
-    if not isinstance(body.get("max_tokens"), int):
-        return "max_tokens: Field required"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "messages: at least one message is required"
-    previous = None
-    for i, message in enumerate(messages):
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
-        if role == previous:
-            return "messages: roles must alternate between 'user' and 'assistant'"
-        previous = role
-    return None
-
-
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeAnthropicServer
     protocol_version = "HTTP/1.1"
@@ -225,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
-        problem = _problem(body)
+        problem = rules.problem(body)
         if problem is not None:
             self._error(400, "invalid_request_error", problem)
             return

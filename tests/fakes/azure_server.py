@@ -3,7 +3,8 @@
 Azure serves Chat Completions at ``/openai/deployments/{deployment}/chat/completions``
 with a mandatory ``api-version`` query parameter, authenticates with an ``api-key``
 header, and words its errors its own way (``{"error": {"code": "401", "message": ...}}``,
-``DeploymentNotFound``, content-filter refusals with ``innererror``). Answers reuse the
+``DeploymentNotFound``, content-filter refusals with ``innererror``); api-versions older
+than 2024-09-01 reject ``stream_options`` as an unrecognized argument. Answers reuse the
 OpenAI fake's JSON and SSE writers; the model they report is the deployment's
 underlying model, as Azure's are.
 """
@@ -35,6 +36,10 @@ DEPLOYMENT_NOT_FOUND = (
     "The API deployment for this resource does not exist. If you created the deployment "
     "within the last 5 minutes, please wait a moment and try again."
 )
+UNRECOGNIZED = "Unrecognized request argument supplied: {}"
+#: The first api-version whose chat completions accept ``stream_options``; older ones
+#: reject every argument they do not know with a 400.
+STREAM_OPTIONS_SINCE = "2024-09-01"
 FILTERED = (
     "The response was filtered due to the prompt triggering Azure OpenAI's content "
     "management policy. Please modify your prompt and retry."
@@ -127,6 +132,12 @@ class _AzureHandler(_Handler):
             return
         if not isinstance(body, dict):
             self._azure_error(400, "BadRequest", "body is not JSON")
+            return
+        version = checked[1]["api-version"][0]
+        if "stream_options" in body and version < STREAM_OPTIONS_SINCE:
+            message = UNRECOGNIZED.format("stream_options")
+            error = {"message": message, "type": "invalid_request_error", "param": None}
+            self._json(400, {"error": {**error, "code": None}})
             return
         behaviour = dataclasses.replace(self.fake.next_behaviour())
         behaviour.model = behaviour.model or model

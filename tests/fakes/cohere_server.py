@@ -7,7 +7,8 @@ follow Cohere's documentation: ``POST /v2/chat`` answers ``{"id", "finish_reason
 by the ``type`` of their JSON data: ``message-start``, ``content-start``,
 ``content-delta``, ``content-end``, ``tool-plan-delta``, ``tool-call-start``,
 ``tool-call-delta``, ``tool-call-end``, ``citation-start``, ``citation-end`` and finally
-``message-end`` with the finish reason and usage. Errors are ``{"id", "message"}``.
+``message-end`` with the finish reason and usage. Errors are ``{"id", "message"}``; a
+``p`` outside the documented 0.01..0.99 is refused with a 400.
 
 Faults on demand: error statuses with ``Retry-After``, streams cut mid-event, malformed
 events, a missing ``message-end``, ``ERROR`` finishes, JSON answers to stream requests,
@@ -214,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._embed(body)
         elif route != "/v2/chat":
             self._json(404, {"id": str(uuid.uuid4()), "message": f"no route {self.path}"})
+        elif body.get("p") is not None and not 0.01 <= body["p"] <= 0.99:
+            message = "invalid request: p must be between 0.01 and 0.99"
+            self._json(400, {"id": str(uuid.uuid4()), "message": message})
         elif body.get("stream") and not behaviour.json_for_stream:
             self._stream(behaviour, body)
         else:

@@ -1,4 +1,5 @@
-"""Anthropic Messages specifics the shared conformance suite does not cover."""
+"""Anthropic Messages specifics the shared conformance suite does not cover: streams,
+answers, errors and listings (request bodies are in ``test_anthropic_request.py``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from fluent_ai.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from fluent_ai.models.catalogue import FALLBACK_MAX_TOKENS, default_max_tokens
 from fluent_ai.providers.anthropic import AnthropicProvider
 from fluent_ai.streams import ChatStream
 from fluent_ai.transport.http import TransportConfig
@@ -27,13 +27,9 @@ from fluent_ai.types import (
     Chunk,
     Done,
     ErrorChunk,
-    ImagePart,
     Message,
-    Role,
     TextDelta,
-    TextPart,
     ThinkingDelta,
-    ToolCall,
     ToolCallDelta,
     Usage,
     UsageChunk,
@@ -78,108 +74,6 @@ async def test_headers(server: FakeAnthropicServer) -> None:
     assert headers["anthropic-beta"] == "x-1"
     assert headers["content-type"] == "application/json"
     assert "authorization" not in headers
-
-
-async def test_max_tokens_defaults_from_the_catalogue(server: FakeAnthropicServer) -> None:
-    p = provider(server)
-    await p.complete(ask(Message.user("hi")))
-    assert sent(server)["max_tokens"] == default_max_tokens("anthropic", MODEL)
-    await p.complete(ask(Message.user("hi"), model="claude-unknown-9"))
-    assert sent(server)["max_tokens"] == FALLBACK_MAX_TOKENS
-    await p.complete(ask(Message.user("hi"), max_tokens=55))
-    assert sent(server)["max_tokens"] == 55
-
-
-async def test_parameters_and_extra(server: FakeAnthropicServer) -> None:
-    thinking = {"type": "enabled", "budget_tokens": 1024}
-    request = ask(
-        Message.user("hi"),
-        temperature=0.2,
-        top_p=0.9,
-        stop=("END",),
-        seed=7,
-        extra={"thinking": thinking},
-    )
-    await provider(server).complete(request)
-    body = sent(server)
-    assert (body["temperature"], body["top_p"]) == (0.2, 0.9)
-    assert body["stop_sequences"] == ["END"]
-    assert body["thinking"] == thinking
-    for dropped in ("seed", "stop", "stream"):
-        assert dropped not in body
-
-
-async def test_system_messages_are_joined_and_roles_merged(server: FakeAnthropicServer) -> None:
-    request = ask(
-        Message.system("Be terse."),
-        Message.user("one"),
-        Message.system("Answer in French."),
-        Message.user((TextPart("two"), TextPart(""))),
-    )
-    await provider(server).complete(request)
-    body = sent(server)
-    assert body["system"] == "Be terse.\n\nAnswer in French."
-    assert body["messages"] == [
-        {
-            "role": "user",
-            "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
-        }
-    ]
-
-
-async def test_tool_calls_and_results(server: FakeAnthropicServer) -> None:
-    tool = {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather.",
-            "parameters": {"type": "object"},
-        },
-    }
-    calls = (ToolCall("toolu_1", "get_weather", '{"city": "Paris"}'), ToolCall("toolu_2", "t", ""))
-    request = ask(
-        Message.user("Weather?"),
-        Message.assistant("Checking.", calls),
-        Message(Role.TOOL, "22 degrees", tool_call_id="toolu_1"),
-        Message(Role.TOOL, "ok", tool_call_id="toolu_2"),
-        Message.user("Thanks"),
-        tools=(tool,),
-    )
-    await provider(server).complete(request)
-    body = sent(server)
-    assert body["tools"] == [
-        {"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object"}}
-    ]
-    assert body["messages"][1] == {
-        "role": "assistant",
-        "content": [
-            {"type": "text", "text": "Checking."},
-            {
-                "type": "tool_use",
-                "id": "toolu_1",
-                "name": "get_weather",
-                "input": {"city": "Paris"},
-            },
-            {"type": "tool_use", "id": "toolu_2", "name": "t", "input": {}},
-        ],
-    }
-    assert body["messages"][2] == {
-        "role": "user",
-        "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "22 degrees"},
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "ok"},
-            {"type": "text", "text": "Thanks"},
-        ],
-    }
-
-
-async def test_image_urls(server: FakeAnthropicServer) -> None:
-    parts = (ImagePart("https://example.com/cat.png"), ImagePart("data:image/jpeg;base64,AAAA"))
-    await provider(server).complete(ask(Message.user(parts)))
-    assert sent(server)["messages"][0]["content"] == [
-        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "AAAA"}},
-    ]
 
 
 async def test_thinking_stream(server: FakeAnthropicServer) -> None:

@@ -194,3 +194,18 @@ def test_from_env() -> None:
     with pytest.raises(ConfigurationError) as caught:
         AzureOpenAIProvider.from_env({}, "chat")
     assert "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("version", "usage"),
+    [("2024-06-01", False), ("2024-02-15-preview", False), ("2024-10-21", True)],
+)
+async def test_stream_usage_is_asked_only_of_versions_that_know_it(
+    server: FakeAzureServer, version: str, usage: bool
+) -> None:
+    """Versions before 2024-09-01 reject ``stream_options`` with a 400."""
+    server.api_versions = (*server.api_versions, version)
+    chunks = await collect(make(server, api_version=version), ask())
+    assert "".join(c.text for c in chunks if isinstance(c, TextDelta))
+    assert any(isinstance(c, UsageChunk) for c in chunks) is usage
+    assert ("stream_options" in server.chat_requests[-1].body) is usage

@@ -432,3 +432,12 @@ async def test_embed_answer_with_wrong_vector_count_is_malformed(
     monkeypatch.setattr(provider.transport, "request_json", answer)
     with pytest.raises(MalformedResponseError):
         await provider.embed(["one", "two"])
+
+
+@pytest.mark.parametrize(("asked", "sent"), [(1.0, 0.99), (0.0, 0.01), (0.5, 0.5)])
+async def test_top_p_is_kept_in_the_range_of_p(
+    server: FakeCohereServer, provider: CohereProvider, asked: float, sent: float
+) -> None:
+    """Cohere's ``p`` is documented as 0.01..0.99; 1.0 (no nucleus cut) is refused."""
+    await provider.complete(ask(top_p=asked))
+    assert server.chat_requests[-1].body["p"] == sent

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 from fluent_ai.errors import MalformedResponseError, excerpt
+from fluent_ai.providers.anthropic_request import build_body
 from fluent_ai.providers.anthropic_stream import StreamState
-from fluent_ai.providers.anthropic_wire import build_body, map_http_error, parse_message
+from fluent_ai.providers.anthropic_wire import map_http_error, parse_message
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import HttpTransport, TransportConfig

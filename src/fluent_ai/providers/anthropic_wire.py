@@ -1,10 +1,9 @@
-"""The Anthropic Messages wire format: request bodies, whole answers, error bodies.
+"""The Anthropic Messages wire format: whole answers, usage, stop reasons, error bodies.
 
-The Messages API differs from Chat Completions in ways that matter for correctness: the
-system prompt is a top-level field, roles must alternate user/assistant, tool results are
-``tool_result`` blocks inside a *user* turn, ``max_tokens`` is required, and the reported
-``input_tokens`` leave out prompt-cache reads and writes. This module owns those rules so
-the client and the stream reader share one reading of the format.
+Request bodies are built in :mod:`fluent_ai.providers.anthropic_request`. What lives here
+is shared by the client and the stream reader, so both read answers the same way: stop
+reasons in the common vocabulary, ``input_tokens`` with the prompt-cache reads and writes
+Anthropic reports apart added back, and error types as the typed errors of their status.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fluent_ai.errors import (
-    ConfigurationError,
     ContextLengthError,
     FluentAIError,
     InvalidRequestError,
@@ -22,26 +20,15 @@ from fluent_ai.errors import (
     ProviderError,
     excerpt,
 )
-from fluent_ai.models.catalogue import default_max_tokens
 from fluent_ai.transport.http import ErrorMapper
 from fluent_ai.transport.retry import parse_retry_after
 from fluent_ai.transport.status import error_for_status
-from fluent_ai.types import (
-    ChatRequest,
-    ChatResult,
-    ImagePart,
-    Message,
-    Role,
-    TextPart,
-    ToolCall,
-    Usage,
-)
+from fluent_ai.types import ChatResult, ToolCall, Usage
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "build_body",
     "error_from_payload",
     "finish_reason",
     "map_http_error",
@@ -80,121 +67,6 @@ def finish_reason(stop_reason: Any) -> str:
     if not stop_reason:
         return "stop"
     return _FINISH_REASONS.get(str(stop_reason), str(stop_reason))
-
-
-# -- request ---------------------------------------------------------------------------
-
-
-def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    """The JSON body of ``POST /v1/messages``."""
-    system, messages = _conversation(request.messages)
-    body: dict[str, Any] = {
-        "model": request.model,
-        "max_tokens": request.max_tokens or default_max_tokens("anthropic", request.model),
-        "messages": messages,
-    }
-    if system:
-        body["system"] = system
-    if stream:
-        body["stream"] = True
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.top_p is not None:
-        body["top_p"] = request.top_p
-    if request.stop:
-        body["stop_sequences"] = list(request.stop)
-    # ``request.seed`` is dropped: the Messages API has no seed and rejects unknown fields.
-    if request.tools:
-        body["tools"] = [_tool(t) for t in request.tools]
-    body.update(request.extra)
-    return body
-
-
-def _conversation(messages: tuple[Message, ...]) -> tuple[str, list[dict[str, Any]]]:
-    """(system text, alternating turns): consecutive same-role messages become one turn."""
-    system: list[str] = []
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role is Role.SYSTEM:
-            if message.text:
-                system.append(message.text)
-            continue
-        role = "assistant" if message.role is Role.ASSISTANT else "user"
-        blocks = _blocks(message)
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    for turn in turns:
-        content = turn["content"]
-        if not content:
-            turn["content"] = ""
-        elif len(content) == 1 and content[0]["type"] == "text":
-            turn["content"] = content[0]["text"]
-    return "\n\n".join(system), turns
-
-
-def _blocks(message: Message) -> list[dict[str, Any]]:
-    """The content blocks of one message (empty text is left out: the API rejects it)."""
-    if message.role is Role.TOOL:
-        if not message.tool_call_id:
-            raise _refused("a tool result needs the tool_call_id of its call")
-        return [
-            {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.text}
-        ]
-    blocks: list[dict[str, Any]] = []
-    parts = (TextPart(message.content),) if isinstance(message.content, str) else message.content
-    for part in parts:
-        if isinstance(part, TextPart):
-            if part.text:
-                blocks.append({"type": "text", "text": part.text})
-        else:
-            blocks.append(_image(part))
-    for call in message.tool_calls:
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": _input(call)})
-    return blocks
-
-
-def _refused(reason: str) -> ConfigurationError:
-    return ConfigurationError(f"anthropic: {reason}", provider="anthropic")
-
-
-def _image(part: ImagePart) -> dict[str, Any]:
-    url = part.url
-    if url.startswith("data:"):
-        header, comma, data = url[5:].partition(",")
-        params = header.split(";")
-        if not comma or params[-1] != "base64" or not params[0]:
-            raise _refused("an image data URL must be data:<mime>;base64,<data>")
-        source = {"type": "base64", "media_type": params[0], "data": data}
-    elif url.startswith(("https://", "http://")):
-        source = {"type": "url", "url": url}
-    else:
-        raise _refused(f"unsupported image URL {excerpt(url, 40)!r}")
-    return {"type": "image", "source": source}
-
-
-def _input(call: ToolCall) -> dict[str, Any]:
-    """A tool call's JSON arguments as the object ``tool_use.input`` must be."""
-    try:
-        value = json.loads(call.arguments) if call.arguments.strip() else {}
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise _refused(f"arguments of tool call {call.id!r} are not a JSON object")
-    return value
-
-
-def _tool(declaration: Mapping[str, Any]) -> dict[str, Any]:
-    """An OpenAI-format function declaration as an Anthropic tool; others pass as they are."""
-    function = declaration.get("function")
-    if declaration.get("type") != "function" or not isinstance(function, Mapping):
-        return dict(declaration)
-    tool: dict[str, Any] = {"name": function["name"]}
-    if function.get("description"):
-        tool["description"] = function["description"]
-    tool["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
-    return tool
 
 
 # -- answer ----------------------------------------------------------------------------

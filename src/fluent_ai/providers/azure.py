@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ ENDPOINT_VAR, KEY_VAR, VERSION_VAR = (
     "AZURE_OPENAI_API_VERSION",
 )
 _FILTERED = "content_filter"
+# Dated api-versions before this one reject ``stream_options`` (Azure answers 400
+# "Unrecognized request argument supplied"), so their streams go without usage.
+_STREAM_OPTIONS_SINCE = "2024-09-01"
 
 
 class AzureOpenAIProvider(OpenAICompatibleProvider):
@@ -68,6 +72,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
             base_url=endpoint,
             headers={"api-key": api_key} if api_key else None,
             model=deployment,
+            stream_usage=_knows_stream_options(api_version),
             config=config,
             pool=pool,
         )
@@ -162,6 +167,14 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
                 provider=self.name,
                 body=json.dumps(data)[:300],
             ) from exc
+
+
+def _knows_stream_options(api_version: str) -> bool:
+    """Whether ``api_version`` accepts ``stream_options`` (undated ones such as ``v1`` do)."""
+    date = api_version[:10]
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        return True
+    return date >= _STREAM_OPTIONS_SINCE
 
 
 def _map_error(provider: str, openai_mapper: ErrorMapper) -> ErrorMapper:

@@ -63,6 +63,9 @@ _FINISH_REASONS = {
     "TOOL_CALL": "tool_calls",
 }
 
+# The documented range of ``p`` (Cohere's top_p); the API refuses values outside it.
+_P_MIN, _P_MAX = 0.01, 0.99
+
 
 # -- requests -------------------------------------------------------------------------
 
@@ -122,7 +125,9 @@ def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.top_p is not None:
-        body["p"] = request.top_p
+        # ``p`` is documented as 0.01..0.99 and refused outside it; 1.0 (no cut) and 0.0
+        # (greedy) are the usual values at the ends, so they become the nearest allowed.
+        body["p"] = min(max(request.top_p, _P_MIN), _P_MAX)
     if request.max_tokens is not None:
         body["max_tokens"] = request.max_tokens
     if request.stop:
