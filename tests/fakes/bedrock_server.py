@@ -5,7 +5,9 @@ peer: answers are shaped like the Converse API reference, streams use AWS's bina
 event-stream framing written here with :mod:`struct` and :func:`zlib.crc32`, and every
 request's Signature Version 4 is recomputed from the bytes received (botocore's
 ``SigV4Auth``, the known secret, the request's own ``X-Amz-Date``) and compared. Failures
-answer as AWS does: 403 with ``x-amzn-ErrorType`` and ``{"message": ...}``.
+answer as AWS does: 403 with ``x-amzn-ErrorType`` and ``{"message": ...}``; a signature
+mismatch repeats the canonical request and string-to-sign the server expected, header
+values (the session token too) included, exactly as real AWS endpoints do.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = ["Behaviour", "FakeBedrockServer", "Recorded", "encode_message"]
 
@@ -52,6 +55,7 @@ class Behaviour:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # toolUseId, name, input
     usage: tuple[int, int] = (11, 7)
     cache_read: int | None = None
+    cache_write: int | None = None
     stop_reason: str | None = None
     status: int = 200
     error_type: str | None = None
@@ -225,25 +229,39 @@ class FakeBedrockServer:
         sigv4 = SigV4Auth(
             Credentials(key_id, self.secret_key, self.session_token), "bedrock", region
         )
-        expected = sigv4.signature(
-            sigv4.string_to_sign(request, sigv4.canonical_request(request)), request
-        )
-        if not hmac.compare_digest(expected, signature):
-            return "InvalidSignatureException", BAD_SIGNATURE
+        canonical = sigv4.canonical_request(request)
+        string_to_sign = sigv4.string_to_sign(request, canonical)
+        if not hmac.compare_digest(sigv4.signature(string_to_sign, request), signature):
+            return "InvalidSignatureException", (
+                f"{BAD_SIGNATURE}\n\nThe Canonical String for this request should have been\n"
+                f"'{canonical}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"
+            )
         return None
 
 
-def validation_error(body: Any) -> str | None:
+def validation_error(body: Any, model: str = "") -> str | None:
     """What real Converse rejects with a 400 ValidationException, for a strict peer."""
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return "messages is required"
+    inference = body.get("inferenceConfig") or {}
+    for name in ("temperature", "topP"):
+        value = inference.get(name)
+        if isinstance(value, int | float) and not 0 <= value <= 1:
+            return (
+                f"1 validation error detected: Value '{value}' at 'inferenceConfig.{name}' "
+                "failed to satisfy constraint: Member must have value less than or equal to 1"
+            )
+    if "anthropic." in model and {"temperature", "topP"} <= set(inference):
+        return "temperature and top_p cannot both be specified for this model. Please use only one."
     expected = "user"
     for i, message in enumerate(body["messages"]):
         if message.get("role") != expected:
             return "A conversation must alternate between user and assistant roles."
         expected = "assistant" if expected == "user" else "user"
         for j, block in enumerate(message.get("content") or []):
-            if "text" in block and not str(block["text"]).strip():
+            inner = (block.get("toolResult") or {}).get("content") or []
+            texts = [block] + [part for part in inner if isinstance(part, dict)]
+            if any("text" in part and not str(part["text"]).strip() for part in texts):
                 where = f"messages.{i}.content.{j}"
                 return f"The text field in the ContentBlock object at {where} is blank."
             if ("toolUse" in block or "toolResult" in block) and "toolConfig" not in body:
@@ -280,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             self._json(200, {"modelSummaries": summaries})
         elif method == "POST" and self.path.startswith("/model/") and "/converse" in self.path:
-            problem = validation_error(body)
+            problem = validation_error(body, unquote(self.path))
             if problem is not None:
                 self._error(400, "ValidationException", problem)
                 return
@@ -349,6 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
         usage = {"inputTokens": b.usage[0], "outputTokens": b.usage[1], "totalTokens": sum(b.usage)}
         if b.cache_read is not None:
             usage["cacheReadInputTokens"] = b.cache_read
+        if b.cache_write is not None:
+            usage["cacheWriteInputTokens"] = b.cache_write
         return usage
 
     def _frames(self, b: Behaviour) -> list[bytes]:

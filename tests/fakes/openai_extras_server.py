@@ -1,7 +1,8 @@
 """A real HTTP server on loopback for OpenAI's endpoints besides chat.
 
 ``GET /v1/models``, ``POST /v1/embeddings``, ``/v1/audio/transcriptions`` (multipart),
-``/v1/audio/speech`` and ``/v1/moderations``, answered in the shapes OpenAI documents.
+``/v1/audio/speech`` and ``/v1/moderations``, answered in the shapes OpenAI documents
+(embedding requests over 2048 inputs or 300,000 tokens are refused, as OpenAI does).
 Built on the standard library alone (not on our code) so it is an independent peer:
 multipart uploads are read with the ``email`` parser (``cgi`` is deprecated), base64
 embeddings are packed with ``struct``. Embedding items are sent out of index order, as
@@ -121,10 +122,12 @@ class FakeExtrasServer:
         api_key: str | None = None,
         models: tuple[str, ...] = ("whisper-1", "gpt-4o-mini", "text-embedding-3-small"),
         max_embedding_inputs: int = 2048,
+        max_embedding_tokens: int = 300_000,
     ) -> None:
         self.api_key = api_key
         self.models = models
         self.max_embedding_inputs = max_embedding_inputs
+        self.max_embedding_tokens = max_embedding_tokens
         self.default = ExtrasBehaviour()
         self.requests: list[Recorded] = []
         self._queue: deque[ExtrasBehaviour] = deque()
@@ -299,6 +302,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if len(inputs) > self.fake.max_embedding_inputs:
             self._invalid(f"'input' must have at most {self.fake.max_embedding_inputs} items")
+            return
+        # OpenAI caps the tokens of one request, summed over its inputs; four bytes a
+        # token is about what its tokenizers give English text.
+        requested = sum(len(text.encode()) // 4 for text in inputs)
+        if requested > self.fake.max_embedding_tokens:
+            limit = self.fake.max_embedding_tokens
+            self._invalid(f"Requested {requested} tokens, max {limit} tokens per request")
             return
         dimensions = body.get("dimensions") or 3
         as_base64 = b.force_base64 or body.get("encoding_format") == "base64"

@@ -47,6 +47,10 @@ from tests.fakes.bedrock_server import Behaviour, FakeBedrockServer, encode_mess
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 KEYS = {"access_key": "AKIDTEST", "secret_key": "s3cret/key+value"}
+ADD = {
+    "type": "function",
+    "function": {"name": "add", "description": "Adds.", "parameters": {"type": "object"}},
+}
 
 
 @pytest.fixture
@@ -154,6 +158,24 @@ async def test_session_token_is_sent_and_checked() -> None:
             await make(fake, session_token="stale").complete(ask())
 
 
+async def test_signature_mismatch_hides_the_canonical_request() -> None:
+    """AWS repeats the canonical request, session token included, in a mismatch message."""
+    token = "IQoJb3JpZ2luX2VjSESSIONTOKENVALUE"
+    with FakeBedrockServer(
+        access_key="AKIDTEST", secret_key=KEYS["secret_key"], session_token=token
+    ) as fake:
+        provider = make(fake, secret_key="wrong-secret", session_token=token)
+        with pytest.raises(AuthenticationError) as caught:
+            await provider.complete(ask())
+        raw = fake.chat_requests[-1]
+    assert caught.value.code == "InvalidSignatureException"
+    assert "signature we calculated does not match" in str(caught.value)
+    for shown in (str(caught.value), caught.value.body):
+        assert token not in shown
+        assert "Canonical String" not in shown
+    assert raw.headers["X-Amz-Security-Token"] == token  # it was really sent
+
+
 async def test_every_attempt_is_signed_afresh(server: FakeBedrockServer) -> None:
     server.queue(Behaviour(status=503), Behaviour(text="second try"))
     provider = make(server, retries=1)
@@ -248,7 +270,6 @@ async def test_request_body_follows_converse(server: FakeBedrockServer) -> None:
         Message.user("thanks"),
         temperature=0.2,
         max_tokens=50,
-        top_p=0.9,
         stop=("END",),
         seed=3,
         tools=(tool,),
@@ -263,7 +284,6 @@ async def test_request_body_follows_converse(server: FakeBedrockServer) -> None:
     assert body["inferenceConfig"] == {
         "maxTokens": 50,
         "temperature": 0.2,
-        "topP": 0.9,
         "stopSequences": ["END"],
     }
     assert body["toolConfig"] == {
@@ -296,6 +316,23 @@ async def test_request_body_follows_converse(server: FakeBedrockServer) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        (MODEL, {"temperature": 1.0}),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", {"temperature": 1.0}),
+        ("amazon.nova-lite-v1:0", {"temperature": 1.0, "topP": 0.9}),
+    ],
+)
+async def test_sampling_parameters_fit_converse(
+    server: FakeBedrockServer, model: str, expected: dict[str, float]
+) -> None:
+    """Converse takes temperature in 0..1; Claude refuses temperature with top_p."""
+    request = ChatRequest(model=model, messages=(Message.user("hi"),), temperature=1.5, top_p=0.9)
+    await make(server).complete(request)
+    assert server.chat_requests[-1].body["inferenceConfig"] == expected
+
+
 async def test_https_image_is_refused_before_sending(server: FakeBedrockServer) -> None:
     message = Message.user((TextPart("what?"), ImagePart("https://example.com/cat.png")))
     with pytest.raises(InvalidParameterError) as caught:
@@ -303,6 +340,38 @@ async def test_https_image_is_refused_before_sending(server: FakeBedrockServer) 
     assert caught.value.parameter == "image"
     assert "data:" in str(caught.value)
     assert server.chat_requests == []
+
+
+async def test_blank_texts_are_not_sent_as_blank_blocks(server: FakeBedrockServer) -> None:
+    """Converse rejects a blank text block, even inside a tool result."""
+    request = ask(
+        Message.user("2+2?"),
+        Message.assistant("\n\n", (ToolCall("t1", "add", '{"a": 2}'), ToolCall("t2", "log", ""))),
+        Message(Role.TOOL, "4", tool_call_id="t1"),
+        Message(Role.TOOL, "", tool_call_id="t2"),
+        tools=(ADD,),
+    )
+    await make(server).complete(request)
+    assistant, results = server.chat_requests[-1].body["messages"][1:]
+    assert [list(block) for block in assistant["content"]] == [["toolUse"], ["toolUse"]]
+    second = results["content"][1]["toolResult"]
+    assert second["toolUseId"] == "t2"
+    assert second["content"][0]["text"].strip()
+
+
+async def test_tool_history_without_tools_still_declares_them(server: FakeBedrockServer) -> None:
+    """Converse requires toolConfig whenever the history holds toolUse/toolResult blocks."""
+    request = ask(
+        Message.user("2+2?"),
+        Message.assistant("", (ToolCall("t1", "add", '{"a": 2}'),)),
+        Message(Role.TOOL, "4", tool_call_id="t1"),
+        Message.user("Now say it in words."),
+    )
+    result = await make(server).complete(request)
+    assert result.text == Behaviour().text
+    tools = server.chat_requests[-1].body["toolConfig"]["tools"]
+    assert [tool["toolSpec"]["name"] for tool in tools] == ["add"]
+    assert tools[0]["toolSpec"]["inputSchema"]["json"]["type"] == "object"
 
 
 # -- answers --------------------------------------------------------------------------
@@ -321,6 +390,16 @@ async def test_thinking_stop_reasons_and_cached_usage(server: FakeBedrockServer)
     assert chunks[-1] == Done("content_filter", f"bedrock:{MODEL}")
     assert isinstance(chunks[-2], UsageChunk)
     assert chunks[-2].usage.input_tokens == 3
+
+
+async def test_cache_reads_and_writes_count_as_input(server: FakeBedrockServer) -> None:
+    """Converse leaves cache reads and writes out of inputTokens; Usage counts the whole prompt."""
+    cached = Behaviour(text="ok", usage=(3, 1), cache_read=40, cache_write=7)
+    server.queue(cached, cached)
+    provider = make(server)
+    streamed = [c for c in await collect(provider, ask()) if isinstance(c, UsageChunk)]
+    for usage in ((await provider.complete(ask())).usage, streamed[-1].usage):
+        assert (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens) == (50, 1, 40)
 
 
 async def test_stream_complete_without_metadata_but_not_without_message_stop(
@@ -403,6 +482,12 @@ async def test_frames_split_byte_by_byte(server: FakeBedrockServer) -> None:
             PermissionDeniedError,
         ),
         (404, "ResourceNotFoundException", "Model not found.", ModelNotFoundError),
+        (
+            400,
+            "ServiceQuotaExceededException",
+            "Your request exceeds the service quota for your account.",
+            RateLimitError,
+        ),
         (503, "ServiceUnavailableException", "Bedrock is unavailable.", ProviderError),
     ],
 )

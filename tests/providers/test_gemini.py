@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from blockbuster import blockbuster_ctx
 
 from fluent_ai.errors import (
     AuthenticationError,
@@ -200,6 +202,68 @@ def test_tool_schema_is_cleaned_for_gemini() -> None:
     }
 
 
+def test_enums_are_strings_only() -> None:
+    """Gemini: "enum: only allowed for STRING type"; other enums move to the description."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "level": {"type": "integer", "enum": [1, 2, 4], "description": "Detail."},
+            "ratio": {"type": "number", "const": 0.5},
+            "mode": {"enum": ["fast", "slow"]},
+            "size": {"enum": [8, 16]},
+            "flag": {"type": "string", "enum": ["on", None]},
+        },
+    }
+    props = clean_schema(schema)["properties"]
+    assert props["level"] == {"type": "integer", "description": "Detail. One of: 1, 2, 4."}
+    assert props["ratio"] == {"type": "number", "description": "One of: 0.5."}
+    assert props["mode"] == {"type": "string", "enum": ["fast", "slow"]}
+    assert props["size"] == {"type": "integer", "description": "One of: 8, 16."}
+    assert props["flag"] == {"type": "string", "enum": ["on"], "nullable": True}
+
+
+def test_object_and_array_keys_only_on_their_types() -> None:
+    """Gemini: properties/required "only allowed for OBJECT type", ARRAY "items: missing
+    field", items on a non-array fails its type predicate."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "data": {"properties": {"id": {"type": "string"}}, "required": ["id"]},
+            "name": {"type": "string", "properties": {"x": {"type": "string"}}, "items": {}},
+            "tags": {"type": "array"},
+            "rows": {"type": "array", "items": {"type": "array"}},
+            "ids": {"items": {"type": "integer"}},
+            "when": {"type": "integer", "format": "date-time"},
+            "either": {
+                "type": ["array", "object", "null"],
+                "items": {"type": "string"},
+                "properties": {"k": {"type": "string"}},
+            },
+        },
+    }
+    props = clean_schema(schema)["properties"]
+    assert props["data"] == {
+        "type": "object",
+        "properties": {"id": {"type": "string"}},
+        "required": ["id"],
+    }
+    assert props["name"] == {"type": "string"}
+    assert props["tags"] == {"type": "array", "items": {"type": "string"}}
+    assert props["rows"] == {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "string"}},
+    }
+    assert props["ids"] == {"type": "array", "items": {"type": "integer"}}
+    assert props["when"] == {"type": "integer"}
+    assert props["either"] == {
+        "nullable": True,
+        "anyOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "properties": {"k": {"type": "string"}}},
+        ],
+    }
+
+
 def test_tools_become_function_declarations() -> None:
     no_args = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
     search = {"googleSearch": {}}
@@ -276,6 +340,21 @@ def test_images_inline_bytes_and_file_references() -> None:
     assert parts[3] == {"fileData": {"fileUri": "https://example.com/render"}}
     with pytest.raises(InvalidParameterError):
         body(ask(Message.user((ImagePart("file:///etc/passwd"),))))
+
+
+async def test_image_links_do_not_block_the_loop(
+    server: FakeGeminiServer, pool: ClientPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mimetypes`` reads system files on first use: not on the event loop."""
+    monkeypatch.setattr(mimetypes, "_db", None)
+    monkeypatch.setattr(mimetypes, "inited", False)
+    provider = make(server, pool)
+    await provider.list_models()  # builds the pooled client (a worker thread's job)
+    message = Message.user((TextPart("What is it?"), ImagePart("https://example.com/a.webp")))
+    with blockbuster_ctx("fluent_ai"):
+        await provider.complete(ask(message))
+    part = server.chat_requests[-1].body["contents"][0]["parts"][1]
+    assert part == {"fileData": {"mimeType": "image/webp", "fileUri": "https://example.com/a.webp"}}
 
 
 async def test_a_model_is_required(server: FakeGeminiServer, pool: ClientPool) -> None:
@@ -424,7 +503,13 @@ async def test_error_payload_inside_a_stream(
 
 
 def test_malformed_answers_are_typed_errors() -> None:
-    for data in ([], {"candidates": "x"}, {"candidates": [{"content": {"parts": [1]}}]}):
+    shapes: list[Any] = [
+        [],
+        {"candidates": "x"},
+        {"candidates": [{"content": {"parts": [1]}}]},
+        {"candidates": [{"index": 1, "content": {"parts": []}}, "not a candidate"]},
+    ]
+    for data in shapes:
         with pytest.raises(MalformedResponseError):
             parse_response(data, provider="gemini", model=MODEL, memo=SignatureMemo())
     bad_call = {"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]}

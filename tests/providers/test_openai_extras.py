@@ -127,6 +127,17 @@ async def test_large_batches_are_split_and_merged_in_order(
     assert result.usage.input_tokens == 5
 
 
+async def test_batches_stay_under_the_token_limit_per_request(extras: FakeExtrasServer) -> None:
+    """OpenAI refuses more than 300,000 tokens summed over one request's inputs."""
+    texts = [f"{i} " + "lorem ipsum " * 16_000 for i in range(8)]  # ~48,000 tokens each
+    result = await _provider(extras).embed(texts)
+    sent = [r.body["input"] for r in extras.requests_to("/embeddings")]
+    assert len(sent) > 1
+    assert [text for batch in sent for text in batch] == texts
+    assert all(sum(len(t.encode()) for t in batch) <= 300_000 for batch in sent)
+    assert [list(v) for v in result] == [extras.vector(t) for t in texts]
+
+
 def test_default_batch_size_is_openais_limit() -> None:
     assert openai_extras.EMBEDDING_BATCH_SIZE == 2048
 
@@ -216,6 +227,13 @@ async def test_list_models_reads_ids_sorted(extras: FakeExtrasServer) -> None:
     (request,) = extras.requests
     assert (request.method, request.path) == ("GET", "/v1/models")
     assert request.headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_list_models_reads_a_bare_array(extras: FakeExtrasServer) -> None:
+    """Together AI (a preset) answers ``GET /models`` with the array of models alone."""
+    models = [{"id": "b/model", "object": "model", "type": "chat"}, {"id": "a/model"}]
+    extras.queue(ExtrasBehaviour(payload=models))
+    assert await _provider(extras).list_models() == ["a/model", "b/model"]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fluent_ai.errors import MalformedResponseError, excerpt
+from fluent_ai.models.catalogue import bundled_catalogue
 from fluent_ai.providers.anthropic_request import build_body
 from fluent_ai.providers.anthropic_stream import StreamState
 from fluent_ai.providers.anthropic_wire import map_http_error, parse_message
@@ -58,6 +59,9 @@ class AnthropicProvider(Provider):
             config=config,
             pool=pool,
         )
+        # Requests default max_tokens from the catalogue: read its file now, while the
+        # caller is still synchronous, never inside the event loop.
+        bundled_catalogue()
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(base_url={self.transport.base_url!r}, model={self.model_name!r})"

@@ -25,14 +25,8 @@ from fluent_ai.errors import (
 from fluent_ai.providers.aws_eventstream import EventStreamDecoder
 from fluent_ai.providers.aws_sigv4 import KEY_VARS, SigV4Signer, credentials_from_env
 from fluent_ai.providers.base import Provider, chunks_of
-from fluent_ai.providers.bedrock_wire import (
-    build_body,
-    error_from_event,
-    finish_reason,
-    map_http_error,
-    parse_converse,
-    parse_usage,
-)
+from fluent_ai.providers.bedrock_errors import error_from_event, map_http_error
+from fluent_ai.providers.bedrock_wire import build_body, finish_reason, parse_converse, parse_usage
 from fluent_ai.providers.streaming import drain
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool

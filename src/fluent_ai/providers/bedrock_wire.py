@@ -1,4 +1,4 @@
-"""The Bedrock Converse wire format: request bodies, answers, and errors.
+"""The Bedrock Converse wire format: request bodies and answers (errors: bedrock_errors).
 
 Field names follow the Converse / ConverseStream API reference (``messages``,
 ``system``, ``inferenceConfig``, ``toolConfig``, ``additionalModelRequestFields``).
@@ -12,32 +12,16 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fluent_ai.errors import (
-    AuthenticationError,
-    ContextLengthError,
-    FluentAIError,
-    InvalidParameterError,
-    InvalidRequestError,
-    MalformedResponseError,
-    ProviderError,
-    RateLimitError,
-)
-from fluent_ai.transport.http import ErrorMapper
-from fluent_ai.transport.retry import parse_retry_after
-from fluent_ai.transport.status import error_for_status, looks_like_context_overflow
+from fluent_ai.errors import InvalidParameterError, MalformedResponseError
 from fluent_ai.types import ChatRequest, ChatResult, ImagePart, Message, Role, ToolCall, Usage
 
-if TYPE_CHECKING:
-    import httpx
-
 __all__ = [
+    "EMPTY_RESULT",
     "FINISH_REASONS",
     "build_body",
-    "error_from_event",
     "finish_reason",
-    "map_http_error",
     "parse_converse",
     "parse_usage",
 ]
@@ -70,29 +54,8 @@ _TOP_LEVEL = frozenset(
     ]
 )
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
-# Error types meaning "these credentials or this signature are not accepted" (HTTP 403,
-# or 400 on some AWS endpoints): an authentication failure, not a missing permission.
-_AUTH_ERRORS = frozenset(
-    [
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "IncompleteSignatureException",
-        "MissingAuthenticationTokenException",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "SignatureDoesNotMatch",
-    ]
-)
-# Bedrock's own wording for a prompt that does not fit (besides the common markers).
-_OVERFLOW_MARKERS = ("input is too long", "too many input tokens", "input length exceeds")
-# Stream exception member → the HTTP status the API reference gives it.
-_EVENT_STATUS = {
-    "throttlingException": 429,
-    "validationException": 400,
-    "internalServerException": 500,
-    "serviceUnavailableException": 503,
-    "modelStreamErrorException": 424,
-}
+#: What an empty tool result says: Converse rejects a blank text block, even in a result.
+EMPTY_RESULT = "(no output)"
 
 
 # -- request ------------------------------------------------------------------------
@@ -107,7 +70,7 @@ def build_body(request: ChatRequest) -> dict[str, Any]:
     turns: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role is Role.SYSTEM:
-            if message.text:
+            if message.text.strip():
                 system.append({"text": message.text})
             continue
         role = "assistant" if message.role is Role.ASSISTANT else "user"
@@ -125,8 +88,10 @@ def build_body(request: ChatRequest) -> dict[str, Any]:
     if request.max_tokens is not None:
         inference["maxTokens"] = request.max_tokens
     if request.temperature is not None:
-        inference["temperature"] = request.temperature
-    if request.top_p is not None:
+        # Converse takes 0..1 (a 400 above); OpenAI's scale, which callers use, goes to 2.
+        inference["temperature"] = min(request.temperature, 1.0)
+    if request.top_p is not None and not (request.temperature is not None and _claude(request)):
+        # Claude answers 400 "temperature and top_p cannot both be specified".
         inference["topP"] = request.top_p
     if request.stop:
         inference["stopSequences"] = list(request.stop)
@@ -134,8 +99,40 @@ def build_body(request: ChatRequest) -> dict[str, Any]:
         body["inferenceConfig"] = inference
     if request.tools:
         body["toolConfig"] = {"tools": [_tool_spec(tool) for tool in request.tools]}
+    elif "toolConfig" not in request.extra:
+        # Converse refuses toolUse/toolResult blocks without a toolConfig, even when this
+        # turn offers no tools (a follow-up after a tool conversation): declare those used.
+        used = _tools_used(request.messages)
+        if used:
+            body["toolConfig"] = {"tools": [_declared(name) for name in used]}
     _merge_extra(body, request.extra)
     return body
+
+
+def _claude(request: ChatRequest) -> bool:
+    """Whether the model id (or inference profile) names one of Anthropic's models."""
+    model = request.model.lower()
+    return "anthropic." in model or "claude" in model
+
+
+def _tools_used(messages: tuple[Message, ...]) -> list[str]:
+    """The names of the tools the conversation already called, in order of first use."""
+    names: dict[str, None] = {}
+    for message in messages:
+        for call in message.tool_calls:
+            names.setdefault(call.name, None)
+        if message.role is Role.TOOL and message.name:
+            names.setdefault(message.name, None)
+    return [name for name in names if name]
+
+
+def _declared(name: str) -> dict[str, Any]:
+    spec = {"name": name, "description": f"{name} (called earlier in this conversation)"}
+    return {"toolSpec": {**spec, "inputSchema": {"json": _empty_schema()}}}
+
+
+def _empty_schema() -> dict[str, Any]:
+    return {"type": "object", "properties": {}}
 
 
 def _content(message: Message) -> list[dict[str, Any]]:
@@ -143,17 +140,19 @@ def _content(message: Message) -> list[dict[str, Any]]:
     if message.role is Role.TOOL:
         if not message.tool_call_id:
             raise InvalidParameterError("tool_call_id", "Bedrock matches tool results by call id")
-        result = {"toolUseId": message.tool_call_id, "content": [{"text": message.text}]}
+        text = message.text if message.text.strip() else EMPTY_RESULT
+        result = {"toolUseId": message.tool_call_id, "content": [{"text": text}]}
         return [{"toolResult": result}]
     blocks: list[dict[str, Any]] = []
     parts = (message.content,) if isinstance(message.content, str) else message.content
     for part in parts:
+        # Blank text ("\n\n" before a tool call is common) is refused by Converse.
         if isinstance(part, str):
-            if part:
+            if part.strip():
                 blocks.append({"text": part})
         elif isinstance(part, ImagePart):
             blocks.append({"image": _image(part)})
-        elif part.text:
+        elif part.text.strip():
             blocks.append({"text": part.text})
     for call in message.tool_calls:
         try:
@@ -194,7 +193,7 @@ def _tool_spec(tool: Mapping[str, Any]) -> dict[str, Any]:
     function = tool.get("function", tool)
     if not isinstance(function, Mapping) or not function.get("name"):
         raise InvalidParameterError("tools", f"not a function declaration: {tool!r:.80}")
-    schema = function.get("parameters") or {"type": "object", "properties": {}}
+    schema = function.get("parameters") or _empty_schema()
     spec: dict[str, Any] = {"name": function["name"], "inputSchema": {"json": schema}}
     if function.get("description"):
         spec["description"] = function["description"]
@@ -220,13 +219,19 @@ def finish_reason(stop_reason: Any) -> str:
 
 
 def parse_usage(raw: Any) -> Usage:
-    """Token counts from a Converse ``usage`` object (missing fields count as zero)."""
+    """Token counts from a Converse ``usage`` object (missing fields count as zero).
+
+    ``inputTokens`` leaves out the tokens read from or written to the prompt cache
+    (the whole prompt is their sum); they are added back, as for Anthropic.
+    """
     if not isinstance(raw, Mapping):
         return Usage()
+    cached = _int(raw.get("cacheReadInputTokens"))
+    written = _int(raw.get("cacheWriteInputTokens"))
     return Usage(
-        input_tokens=_int(raw.get("inputTokens")),
+        input_tokens=_int(raw.get("inputTokens")) + cached + written,
         output_tokens=_int(raw.get("outputTokens")),
-        cached_input_tokens=_int(raw.get("cacheReadInputTokens")),
+        cached_input_tokens=cached,
     )
 
 
@@ -265,70 +270,3 @@ def parse_converse(data: Any, *, provider: str, model: str) -> ChatResult:
         tool_calls=tuple(calls),
         thinking="".join(thoughts),
     )
-
-
-# -- errors ---------------------------------------------------------------------------
-
-
-def _is_overflow(message: str) -> bool:
-    lowered = message.lower()
-    return looks_like_context_overflow(message) or any(m in lowered for m in _OVERFLOW_MARKERS)
-
-
-def map_http_error(provider: str) -> ErrorMapper:
-    """An error mapper reading AWS error answers: ``x-amzn-ErrorType`` and ``{"message"}``."""
-
-    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
-        message, kind = _error_message(body)
-        kind = (headers.get("x-amzn-errortype") or kind).split(":", 1)[0].rpartition("#")[2]
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        code = kind or None
-        if kind in _AUTH_ERRORS or status == 401:
-            text = f"{provider}: {message or kind} (HTTP {status}; check the AWS credentials)"
-            return AuthenticationError(text, provider=provider, status=status, body=body, code=code)
-        if status in (400, 413) and _is_overflow(message):
-            text = f"{provider}: {message} (HTTP {status})"
-            return ContextLengthError(text, provider=provider, status=status, body=body, code=code)
-        return error_for_status(
-            status, message, provider=provider, body=body, code=code, retry_after=retry_after
-        )
-
-    return mapper
-
-
-def _error_message(body: str) -> tuple[str, str]:
-    """The message and the ``__type`` (if any) of an AWS JSON error body."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return " ".join(body.split())[:200], ""
-    if not isinstance(data, Mapping):
-        return " ".join(body.split())[:200], ""
-    message = data.get("message") or data.get("Message") or ""
-    return str(message)[:500], str(data.get("__type") or "")
-
-
-def error_from_event(event: str, data: str, *, provider: str) -> ProviderError:
-    """An ``exception:<type>`` / ``error:<code>`` stream message as a typed error.
-
-    ``status`` is the one the API reference gives the exception, so retry logic and
-    callers read a mid-stream throttle exactly like a 429 answer.
-    """
-    kind = event.partition(":")[2]
-    try:
-        payload = json.loads(data) if data else {}
-    except ValueError:
-        payload = {}
-    if not isinstance(payload, Mapping):
-        payload = {}
-    message = str(payload.get("message") or data or kind)
-    if payload.get("originalMessage"):
-        message = f"{message}: {payload['originalMessage']}"
-    status = _EVENT_STATUS.get(kind, 500)
-    text = f"{provider}: {kind}: {message}"
-    cls: type[ProviderError] = ProviderError
-    if status == 429:
-        cls = RateLimitError
-    elif status == 400:
-        cls = ContextLengthError if _is_overflow(message) else InvalidRequestError
-    return cls(text, provider=provider, status=status, body=data, code=kind or None)

@@ -120,7 +120,7 @@ class ResponseReader:
         if not candidates:
             self._check_blocked(payload.get("promptFeedback"))
             return []
-        if not isinstance(candidates, list) or not isinstance(candidates[0], dict):
+        if not isinstance(candidates, list) or not all(isinstance(c, dict) for c in candidates):
             raise self._malformed("candidates is not a list of objects", candidates)
         candidate = next((c for c in candidates if c.get("index", 0) == 0), candidates[0])
         content = candidate.get("content") or {}

@@ -3,20 +3,20 @@
 Gemini differs from Chat Completions in ways every request meets: the system prompt is a
 separate ``systemInstruction``; the assistant's role is ``model``; consecutive turns of
 one role must be merged; tool results are ``functionResponse`` parts matched by function
-*name*; and tool schemas are a subset of OpenAPI 3.0, so JSON Schema keys it rejects are
-dropped rather than sent to fail the whole request.
+*name*; and tool schemas are a subset of OpenAPI 3.0, rewritten by :mod:`gemini_schema`
+rather than sent to fail the whole request.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from fluent_ai.errors import InvalidParameterError
+from fluent_ai.providers.gemini_schema import clean_schema
 from fluent_ai.types import ChatRequest, ContentPart, ImagePart, Message, Role, TextPart, ToolCall
 
 if TYPE_CHECKING:
@@ -24,18 +24,18 @@ if TYPE_CHECKING:
 
 __all__ = ["SKIP_SIGNATURE", "build_body", "clean_schema"]
 
-# The OpenAPI subset Gemini's ``Schema`` accepts; anything else (additionalProperties,
-# $schema, default, examples …) makes the whole request fail with INVALID_ARGUMENT.
-_SCHEMA_KEYS = frozenset(
-    {"type", "format", "title", "description", "nullable", "enum", "example", "anyOf"}
-    | {"items", "minItems", "maxItems", "properties", "required", "propertyOrdering"}
-    | {"minimum", "maximum", "minLength", "maxLength", "pattern", "minProperties", "maxProperties"}
-)
-# The Gemini API answers 400 to other string formats ("email", "uri" …).
-_FORMATS = frozenset({"enum", "date-time", "float", "double", "int32", "int64"})
-# Recursive schemas cannot be inlined forever; deeper references become plain objects.
-_MAX_REF_DEPTH = 8
 _URL_SCHEMES = ("http", "https", "gs")
+# Image types by extension. A fixed table, because ``mimetypes`` reads system files on
+# first use: blocking I/O on the event loop, where bodies are built.
+_IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+    "gif": "image/gif",
+}
 
 #: The documented stand-in for a thought signature the client does not have (history
 #: written elsewhere, or by another process): Gemini 3 refuses unsigned function calls.
@@ -138,7 +138,8 @@ def _image_part(url: str) -> dict[str, Any]:
             "image", f"Gemini takes https:// or data: image URLs, not {parts.scheme or 'a path'}:"
         )
     file: dict[str, Any] = {}
-    guessed = mimetypes.guess_type(parts.path)[0]
+    name = parts.path.rpartition("/")[2]
+    guessed = _IMAGE_TYPES.get(name.rpartition(".")[2].lower()) if "." in name else None
     if guessed:
         file["mimeType"] = guessed
     file["fileUri"] = url
@@ -237,80 +238,3 @@ def _tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 declaration["parameters"] = schema
         declarations.append(declaration)
     return ([{"functionDeclarations": declarations}] if declarations else []) + native
-
-
-def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON Schema rewritten into the OpenAPI subset Gemini's ``Schema`` accepts.
-
-    Local ``$ref``s are inlined (Gemini has no references), ``type: [x, "null"]`` and
-    ``anyOf`` with a null branch become ``nullable``, ``const`` an ``enum``, enum values
-    strings; unknown keys and unsupported formats are dropped at every depth.
-    """
-    defs: dict[str, Any] = {}
-    for key in ("definitions", "$defs"):
-        found = schema.get(key)
-        if isinstance(found, Mapping):
-            defs.update(found)
-    return _clean(schema, defs, 0)
-
-
-def _clean(node: Mapping[str, Any], defs: Mapping[str, Any], depth: int) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        target = defs.get(ref.rpartition("/")[2])
-        if not isinstance(target, Mapping) or depth >= _MAX_REF_DEPTH:
-            return {"type": "object"}
-        siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return _clean({**target, **siblings}, defs, depth + 1)
-    out: dict[str, Any] = {}
-    kind = node.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        if len(kinds) < len(kind):
-            out["nullable"] = True
-        if len(kinds) == 1:
-            out["type"] = kinds[0]
-        elif kinds:
-            out["anyOf"] = [{"type": k} for k in kinds]
-    elif isinstance(kind, str):
-        out["type"] = kind
-    branches = node.get("anyOf", node.get("oneOf"))
-    if isinstance(branches, list):
-        kept = [b for b in branches if isinstance(b, Mapping) and b.get("type") != "null"]
-        if len(kept) < len(branches):
-            out["nullable"] = True
-        cleaned = [_clean(b, defs, depth) for b in kept]
-        if len(cleaned) == 1:
-            out = {**cleaned[0], **out}
-        elif cleaned:
-            out["anyOf"] = cleaned
-    every = node.get("allOf")
-    if isinstance(every, list) and len(every) == 1 and isinstance(every[0], Mapping):
-        out = {**_clean(every[0], defs, depth), **out}
-    if "const" in node and "enum" not in node:
-        out["enum"] = [str(node["const"])]
-    for key, value in node.items():
-        if key not in _SCHEMA_KEYS or key in ("type", "anyOf"):
-            continue
-        if key == "properties" and isinstance(value, Mapping):
-            props = {n: _clean(s, defs, depth) for n, s in value.items() if isinstance(s, Mapping)}
-            if props:  # Gemini rejects an empty properties map
-                out["properties"] = props
-        elif key == "items" and isinstance(value, Mapping):
-            out["items"] = _clean(value, defs, depth)
-        elif key == "enum" and isinstance(value, list):
-            if None in value:
-                out["nullable"] = True
-            out["enum"] = [str(v) for v in value if v is not None]
-        elif key == "format":
-            if value in _FORMATS:
-                out["format"] = value
-        elif key not in ("properties", "items"):
-            out[key] = value
-    required = out.get("required")
-    if isinstance(required, list):
-        known = out.get("properties") or {}
-        out["required"] = [name for name in required if name in known]
-        if not out["required"]:
-            del out["required"]
-    return out

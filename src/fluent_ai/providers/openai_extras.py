@@ -10,15 +10,22 @@ wrong shape is a :class:`MalformedResponseError`, never a stray ``KeyError``.
 from __future__ import annotations
 
 import base64
-import json
 import sys
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, TypeGuard
+from typing import Any
 
-from fluent_ai.errors import InvalidParameterError, MalformedResponseError
-from fluent_ai.providers.openai_wire import error_from_payload, parse_usage
+from fluent_ai.errors import InvalidParameterError
+from fluent_ai.providers.openai_checks import (
+    answer_object,
+    check_name,
+    check_texts,
+    is_int,
+    is_number,
+    malformed_answer,
+)
+from fluent_ai.providers.openai_wire import parse_usage
 from fluent_ai.results import Embeddings, Moderation, Transcription
 from fluent_ai.transport.http import HttpTransport
 from fluent_ai.types import Usage
@@ -28,6 +35,9 @@ __all__ = ["decode_base64_vector", "embed", "list_models", "moderate", "speech",
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 #: The most inputs one ``/embeddings`` request may carry; larger batches are split.
 EMBEDDING_BATCH_SIZE = 2048
+#: OpenAI's cap on the tokens of one request, summed over its inputs. Every token covers
+#: at least one byte, so a batch of at most this many UTF-8 bytes is never refused.
+EMBEDDING_BATCH_TOKENS = 300_000
 #: OpenAI refuses uploads above 25 MB (26,214,400 bytes) only after receiving them.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_SPEECH_CHARS = 4096
@@ -55,32 +65,47 @@ async def embed(
 ) -> Embeddings:
     """Embed ``texts`` in requests of at most :data:`EMBEDDING_BATCH_SIZE` inputs.
 
-    Batches are sent one after the other: a failure stops before more tokens are spent,
-    and the transport's concurrency limit stays free for chats.
+    Batches (also cut at :data:`EMBEDDING_BATCH_TOKENS` bytes) are sent one after the
+    other: a failure stops before more tokens are spent, and the transport's concurrency
+    limit stays free for chats.
     """
-    inputs = _texts("texts", texts)
-    name = _name("model", DEFAULT_EMBEDDING_MODEL if model is None else model)
-    if dimensions is not None and not (_is_int(dimensions) and dimensions > 0):
+    inputs = check_texts("texts", texts)
+    name = check_name("model", DEFAULT_EMBEDDING_MODEL if model is None else model)
+    if dimensions is not None and not (is_int(dimensions) and dimensions > 0):
         raise InvalidParameterError("dimensions", f"must be a positive integer, got {dimensions!r}")
     provider = transport.provider
     vectors: list[tuple[float, ...]] = []
     usage = Usage()
-    reported = name
-    size = EMBEDDING_BATCH_SIZE
-    for start in range(0, len(inputs), size):
-        batch = inputs[start : start + size]
+    reported = ""
+    for batch in _batches(inputs):
         body: dict[str, Any] = {"model": name, "input": batch, "encoding_format": "float"}
         if dimensions is not None:
             body["dimensions"] = dimensions
         data = await transport.request_json("POST", "/embeddings", body)
-        answer = _answer(data, provider, "embeddings")
+        answer = answer_object(data, provider, "embeddings")
         vectors.extend(_ordered_vectors(answer, provider, len(batch)))
         usage += parse_usage(answer.get("usage"))
-        if start == 0 and isinstance(answer.get("model"), str) and answer["model"]:
+        if not reported and isinstance(answer.get("model"), str):
             reported = answer["model"]
     if len({len(vector) for vector in vectors}) != 1:
-        raise _malformed(provider, "embedding vectors differ in length", None)
-    return Embeddings(tuple(vectors), f"{provider}:{reported}", usage)
+        raise malformed_answer(provider, "embedding vectors differ in length", None)
+    return Embeddings(tuple(vectors), f"{provider}:{reported or name}", usage)
+
+
+def _batches(inputs: list[str]) -> Iterator[list[str]]:
+    """``inputs`` in order, cut into batches within both per-request limits."""
+    batch: list[str] = []
+    budget = 0
+    for text in inputs:
+        size = len(text.encode())
+        full = len(batch) >= EMBEDDING_BATCH_SIZE or budget + size > EMBEDDING_BATCH_TOKENS
+        if batch and full:
+            yield batch
+            batch, budget = [], 0
+        batch.append(text)
+        budget += size
+    if batch:
+        yield batch
 
 
 def _ordered_vectors(
@@ -89,12 +114,12 @@ def _ordered_vectors(
     """The vectors of one answer placed by their ``index``, not by arrival order."""
     items = answer.get("data")
     if not isinstance(items, list) or len(items) != count:
-        raise _malformed(provider, f"expected {count} embeddings in 'data'", answer)
+        raise malformed_answer(provider, f"expected {count} embeddings in 'data'", answer)
     slots: list[tuple[float, ...] | None] = [None] * count
     for item in items:
         index = item.get("index") if isinstance(item, Mapping) else None
-        if not _is_int(index) or not 0 <= index < count or slots[index] is not None:
-            raise _malformed(provider, "embedding with a missing or repeated index", item)
+        if not is_int(index) or not 0 <= index < count or slots[index] is not None:
+            raise malformed_answer(provider, "embedding with a missing or repeated index", item)
         slots[index] = _vector(item.get("embedding"), provider)
     return [vector for vector in slots if vector is not None]
 
@@ -105,13 +130,13 @@ def _vector(raw: Any, provider: str) -> tuple[float, ...]:
         try:
             vector = decode_base64_vector(raw)
         except ValueError as exc:
-            raise _malformed(provider, f"bad base64 embedding: {exc}", None) from exc
-    elif isinstance(raw, list) and all(_is_number(value) for value in raw):
+            raise malformed_answer(provider, f"bad base64 embedding: {exc}", None) from exc
+    elif isinstance(raw, list) and all(is_number(value) for value in raw):
         vector = tuple(float(value) for value in raw)
     else:
-        raise _malformed(provider, "embedding is neither numbers nor base64", raw)
+        raise malformed_answer(provider, "embedding is neither numbers nor base64", raw)
     if not vector:
-        raise _malformed(provider, "empty embedding", raw)
+        raise malformed_answer(provider, "empty embedding", raw)
     return vector
 
 
@@ -131,17 +156,22 @@ def decode_base64_vector(text: str) -> tuple[float, ...]:
 
 
 async def list_models(transport: HttpTransport) -> list[str]:
-    """The ids of ``GET /models``, sorted so listings compare and print stably."""
+    """The ids of ``GET /models``, sorted so listings compare and print stably.
+
+    OpenAI wraps the models in ``{"data": [...]}``; some hosts (Together AI) answer with
+    the bare array, which is read the same way.
+    """
     provider = transport.provider
-    answer = _answer(await transport.request_json("GET", "/models"), provider, "model list")
-    items = answer.get("data")
+    data = await transport.request_json("GET", "/models")
+    answer = data if isinstance(data, list) else answer_object(data, provider, "model list")
+    items = answer if isinstance(answer, list) else answer.get("data")
     if not isinstance(items, list):
-        raise _malformed(provider, "model list has no 'data' array", answer)
+        raise malformed_answer(provider, "model list has no 'data' array", data)
     ids: set[str] = set()
     for item in items:
         ident = item.get("id") if isinstance(item, Mapping) else None
         if not isinstance(ident, str) or not ident:
-            raise _malformed(provider, "model without an id", item)
+            raise malformed_answer(provider, "model without an id", item)
         ids.add(ident)
     return sorted(ids)
 
@@ -167,27 +197,27 @@ async def transcribe(
             f"{len(audio)} bytes is over the 25 MB upload limit ({MAX_UPLOAD_BYTES} bytes); "
             "split or compress the recording",
         )
-    filename = _name("filename", filename)
-    form = {"model": _name("model", model), "response_format": "json"}
+    filename = check_name("filename", filename)
+    form = {"model": check_name("model", model), "response_format": "json"}
     if language is not None:
-        form["language"] = _name("language", language)
+        form["language"] = check_name("language", language)
     if prompt is not None:
-        form["prompt"] = _name("prompt", prompt)
+        form["prompt"] = check_name("prompt", prompt)
     extension = filename.rpartition(".")[2].lower()
     content_type = _AUDIO_TYPES.get(extension, "application/octet-stream")
     files = {"file": (filename, bytes(audio), content_type)}
     provider = transport.provider
     data = await transport.request("POST", "/audio/transcriptions", files=files, data=form)
-    answer = _answer(data, provider, "transcription")
+    answer = answer_object(data, provider, "transcription")
     text = answer.get("text")
     language_heard = answer.get("language")
     duration = answer.get("duration")
     if (
         not isinstance(text, str)
         or not (language_heard is None or isinstance(language_heard, str))
-        or not (duration is None or _is_number(duration))
+        or not (duration is None or is_number(duration))
     ):
-        raise _malformed(provider, "transcription without text", answer)
+        raise malformed_answer(provider, "transcription without text", answer)
     return Transcription(
         text=text,
         model=f"{provider}:{form['model']}",
@@ -215,18 +245,18 @@ async def speech(
     if format not in SPEECH_FORMATS:
         raise InvalidParameterError("format", f"must be one of {', '.join(SPEECH_FORMATS)}")
     body: dict[str, Any] = {
-        "model": _name("model", model),
+        "model": check_name("model", model),
         "input": text,
-        "voice": _name("voice", voice),
+        "voice": check_name("voice", voice),
         "response_format": format,
     }
     if speed is not None:
-        if not _is_number(speed) or not 0.25 <= speed <= 4.0:
+        if not is_number(speed) or not 0.25 <= speed <= 4.0:
             raise InvalidParameterError("speed", f"must be between 0.25 and 4.0, got {speed!r}")
         body["speed"] = float(speed)
     audio = await transport.request("POST", "/audio/speech", body, expect="bytes")
     if not isinstance(audio, bytes) or not audio:
-        raise _malformed(transport.provider, "speech answer carried no audio", None)
+        raise malformed_answer(transport.provider, "speech answer carried no audio", None)
     return audio
 
 
@@ -237,14 +267,14 @@ async def moderate(
     transport: HttpTransport, texts: Sequence[str], *, model: str = "omni-moderation-latest"
 ) -> list[Moderation]:
     """One :class:`Moderation` per text, in the order given (``POST /moderations``)."""
-    inputs = _texts("texts", texts)
-    body = {"model": _name("model", model), "input": inputs}
+    inputs = check_texts("texts", texts)
+    body = {"model": check_name("model", model), "input": inputs}
     provider = transport.provider
     data = await transport.request_json("POST", "/moderations", body)
-    answer = _answer(data, provider, "moderation")
+    answer = answer_object(data, provider, "moderation")
     results = answer.get("results")
     if not isinstance(results, list) or len(results) != len(inputs):
-        raise _malformed(provider, f"expected {len(inputs)} moderation results", answer)
+        raise malformed_answer(provider, f"expected {len(inputs)} moderation results", answer)
     return [_moderation(result, provider) for result in results]
 
 
@@ -258,58 +288,11 @@ def _moderation(raw: Any, provider: str) -> Moderation:
         or not isinstance(categories, Mapping)
         or not all(isinstance(value, bool) for value in categories.values())
         or not isinstance(scores, Mapping)
-        or not all(_is_number(value) for value in scores.values())
+        or not all(is_number(value) for value in scores.values())
     ):
-        raise _malformed(provider, "moderation result of the wrong shape", raw)
+        raise malformed_answer(provider, "moderation result of the wrong shape", raw)
     return Moderation(
         flagged=flagged,
         categories=MappingProxyType({str(k): v for k, v in categories.items()}),
         scores=MappingProxyType({str(k): float(v) for k, v in scores.items()}),
     )
-
-
-# -- shared ---------------------------------------------------------------------------
-
-
-def _texts(parameter: str, texts: Sequence[str]) -> list[str]:
-    """``texts`` as a list, refusing what the API would reject (or silently misread)."""
-    if isinstance(texts, str | bytes) or not isinstance(texts, Sequence):
-        raise InvalidParameterError(
-            parameter,
-            f"must be a list of strings (wrap a single text in a list), got {texts!r:.60}",
-        )
-    if not texts:
-        raise InvalidParameterError(parameter, "must contain at least one text")
-    for index, text in enumerate(texts):
-        if not isinstance(text, str) or not text:
-            problem = "is an empty string" if text == "" else f"is not a string: {text!r:.40}"
-            raise InvalidParameterError(parameter, f"item {index} {problem}")
-    return list(texts)
-
-
-def _name(parameter: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidParameterError(parameter, f"must be a non-empty string, got {value!r}")
-    return value
-
-
-def _answer(data: Any, provider: str, what: str) -> Mapping[str, Any]:
-    """The answer as an object; an ``{"error": ...}`` in a 200 answer becomes its error."""
-    if not isinstance(data, Mapping):
-        raise _malformed(provider, f"{what} answer is not a JSON object", data)
-    if "error" in data:
-        raise error_from_payload(data["error"], provider=provider)
-    return data
-
-
-def _malformed(provider: str, what: str, data: Any) -> MalformedResponseError:
-    body = "" if data is None else json.dumps(data, default=repr)[:300]
-    return MalformedResponseError(f"{provider}: {what}", provider=provider, body=body)
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
