@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from fluent_ai.agent.builder import AgentBuilder, AgentConfig
 from fluent_ai.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from fluent_ai.models.catalogue import ModelInfo
+    from fluent_ai.models.resolver import ModelRef
 
 __all__ = ["FluentAI"]
 
@@ -17,6 +24,40 @@ class FluentAI:
         if not isinstance(name, str) or not name.strip():
             raise InvalidParameterError("name", f"must be a non-empty string, got {name!r}")
         return AgentBuilder(AgentConfig(name=name.strip()))
+
+    @staticmethod
+    def models(
+        provider: str | None = None,
+        *,
+        requires: Sequence[str] = (),
+        configured: bool = False,
+    ) -> list[ModelInfo]:
+        """The catalogued (and discovered) models, like ``fluent-ai models``.
+
+        ``requires`` keeps models that have every capability named; ``configured`` keeps
+        those whose provider has its key (or URL) set here.
+        """
+        from fluent_ai.models.resolver import check_capabilities
+        from fluent_ai.runtime import get_runtime
+
+        wanted = check_capabilities(list(requires))
+        runtime = get_runtime()
+        registry = runtime.registry
+        return [
+            m
+            for m in registry.models
+            if (provider is None or m.provider == provider)
+            and all(m.has(c) for c in wanted)
+            and (not configured or registry.is_configured(m.provider, runtime.env))
+        ]
+
+    @staticmethod
+    def resolve_model(spec: str) -> ModelRef:
+        """What a model string means here (provider, model, catalogue entry), without
+        building anything: ``FluentAI.resolve_model("sonnet").info.context_window``."""
+        from fluent_ai.runtime import get_runtime
+
+        return get_runtime().lookup(spec)
 
     @staticmethod
     async def aclose() -> None:
