@@ -70,6 +70,10 @@ class FluentAIError(Exception):
         super().__init__(message)
         self.message = message
         self.provider = provider
+        #: Requests the transport made before giving up with this error; ``None`` when
+        #: the error did not come out of the transport's retry loop (an error event
+        #: inside a stream, a validation error), so nobody has retried it yet.
+        self.attempts: int | None = None
 
     def __str__(self) -> str:
         return self.message

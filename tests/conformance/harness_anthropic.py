@@ -24,6 +24,7 @@ class AnthropicHarness:
     name = "anthropic"
     model = "claude-sonnet-4-5"
     supports_thinking = True
+    supports_error_events = True
 
     def __init__(self, server: FakeAnthropicServer) -> None:
         self.server = server
@@ -54,6 +55,7 @@ class AnthropicHarness:
             usage={"input_tokens": s.usage[0], "output_tokens": s.usage[1]},
             cut_after=s.cut_after,
             malformed_after=s.malformed_after,
+            error_event_after=0 if s.error_event_first else None,
         )
 
     def bodies(self) -> list[Any]:

@@ -19,6 +19,7 @@ class AzureHarness(OpenAIHarness):
     name = "azure"
     model = "gpt-4o-mini"  # the deployment name
     supports_thinking = False
+    supports_error_events = True
 
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> AzureOpenAIProvider:
         config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))

@@ -21,6 +21,7 @@ class BedrockHarness:
     name = "bedrock"
     model = "anthropic.claude-3-5-haiku-20241022-v1:0"
     supports_thinking = True
+    supports_error_events = True
 
     def __init__(self, server: FakeBedrockServer) -> None:
         self.server = server
@@ -58,6 +59,8 @@ class BedrockHarness:
             usage=s.usage,
             cut_after=s.cut_after,
             malformed_after=s.malformed_after,
+            exception_after=-1 if s.error_event_first else None,
+            exception_type="internalServerException",
         )
 
     def bodies(self) -> list[Any]:

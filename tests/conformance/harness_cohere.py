@@ -27,6 +27,7 @@ class CohereHarness:
     name = "cohere"
     model = "command-a-03-2025"
     supports_thinking = True
+    supports_error_events = False
 
     def __init__(self, server: FakeCohereServer) -> None:
         self.server = server

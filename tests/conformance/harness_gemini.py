@@ -19,6 +19,7 @@ class GeminiHarness:
     name = "gemini"
     model = "gemini-2.5-flash"
     supports_thinking = True
+    supports_error_events = True
 
     def __init__(self, server: FakeGeminiServer) -> None:
         self.server = server
@@ -55,6 +56,8 @@ class GeminiHarness:
             },
             cut_after=s.cut_after,
             malformed_after=s.malformed_after,
+            error_event_after=0 if s.error_event_first else None,
+            error_event_code=503,
         )
 
     def bodies(self) -> list[Any]:

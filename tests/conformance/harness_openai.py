@@ -19,6 +19,7 @@ class OpenAIHarness:
     name = "openai"
     model = "gpt-4o-mini"
     supports_thinking = False
+    supports_error_events = True
 
     def __init__(self, server: FakeOpenAIServer) -> None:
         self.server = server
@@ -63,6 +64,7 @@ class OpenAIHarness:
             },
             cut_after=s.cut_after,
             malformed_after=s.malformed_after,
+            error_event_after=-1 if s.error_event_first else None,
         )
 
     def bodies(self) -> list[Any]:

@@ -48,6 +48,8 @@ class Scenario:
       events, without the protocol's end marker.
     * ``malformed_after``: streams only; after this many content events comes one event
       whose data is not valid JSON.
+    * ``error_event_first``: streams only; the upstream answers 200, then sends the
+      protocol's server-side error event (overloaded / internal) before any content.
     """
 
     text: str = "Hello from the conformance server."
@@ -58,6 +60,7 @@ class Scenario:
     retry_after: str | None = None
     cut_after: int | None = None
     malformed_after: int | None = None
+    error_event_first: bool = False
 
 
 class Harness(Protocol):
@@ -69,6 +72,8 @@ class Harness(Protocol):
     model: str
     #: Whether the protocol carries thinking text (Anthropic extended thinking, …).
     supports_thinking: bool
+    #: Whether the protocol reports errors as events inside a 200 stream.
+    supports_error_events: bool
 
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> Provider:
         """A provider instance talking to this harness's server."""

@@ -24,6 +24,7 @@ from fluent_ai.errors import (
     StreamInterruptedError,
 )
 from fluent_ai.providers.base import Provider
+from fluent_ai.transport.retry import is_retryable
 from fluent_ai.types import (
     ChatRequest,
     Chunk,
@@ -264,6 +265,20 @@ async def test_cut_stream_is_interrupted(h: Harness) -> None:
     await provider.aclose()
     assert text_of(chunks), "text that arrived before the cut is delivered"
     assert not any(isinstance(c, Done) for c in chunks)
+
+
+async def test_an_error_event_before_the_first_chunk_is_retried(h: Harness) -> None:
+    if not h.supports_error_events:
+        pytest.skip(f"{h.name} reports errors only as HTTP statuses")
+    h.queue(Scenario(error_event_first=True), Scenario(text="second try works"))
+    chunks = await collect(h.provider(max_retries=1), ask(h, Message.user("hi")))
+    assert text_of(chunks) == "second try works"
+    assert len(h.bodies()) == 2
+
+    h.queue(Scenario(error_event_first=True))
+    with pytest.raises(ProviderError) as caught:
+        await collect(h.provider(max_retries=0), ask(h, Message.user("hi")))
+    assert is_retryable(caught.value), "a server-side error event is worth a retry"
 
 
 async def test_malformed_event_is_a_typed_error(h: Harness) -> None:

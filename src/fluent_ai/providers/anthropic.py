@@ -13,7 +13,7 @@ from fluent_ai.providers.anthropic_request import build_body
 from fluent_ai.providers.anthropic_stream import StreamState
 from fluent_ai.providers.anthropic_wire import map_http_error, parse_message
 from fluent_ai.providers.base import Provider, chunks_of
-from fluent_ai.providers.streaming import drain
+from fluent_ai.providers.streaming import drain, retry_before_first_chunk
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
@@ -71,7 +71,13 @@ class AnthropicProvider(Provider):
         data = await self.transport.request_json("POST", _MESSAGES, body)
         return parse_message(data, provider=self.name, model=request.model)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer; an error event before the first chunk is retried."""
+        return retry_before_first_chunk(
+            lambda: self._stream_once(request), self.transport.config.retry
+        )
+
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         body = build_body(request, stream=True)
         state = StreamState(self.name, request.model)
         async with aclosing(self.transport.stream_sse(_MESSAGES, body)) as events:

@@ -128,7 +128,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
             raise _filtered(self.name, _choice_filters(data), answer=True)
         return dataclasses.replace(result, model=f"{self.name}:{deployment}")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         deployment = self._deployment(request)
         body = self._body(request, stream=True)
         state = StreamState(self.name, deployment)

@@ -27,7 +27,7 @@ from fluent_ai.providers.aws_sigv4 import KEY_VARS, SigV4Signer, credentials_fro
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.bedrock_errors import error_from_event, map_http_error
 from fluent_ai.providers.bedrock_wire import build_body, finish_reason, parse_converse, parse_usage
-from fluent_ai.providers.streaming import drain
+from fluent_ai.providers.streaming import drain, retry_before_first_chunk
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.sse import SSEEvent
@@ -138,7 +138,13 @@ class BedrockProvider(Provider):
         data = await self.transport.request_json("POST", path, body)
         return parse_converse(data, provider=self.name, model=model)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer; an error event before the first chunk is retried."""
+        return retry_before_first_chunk(
+            lambda: self._stream_once(request), self.transport.config.retry
+        )
+
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         model, path = self._path(request, "converse-stream")
         body = build_body(request)
         await self.signer.prepare()

@@ -16,7 +16,7 @@ from fluent_ai.errors import InvalidParameterError, MalformedResponseError
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.cohere_stream import CohereStreamState
 from fluent_ai.providers.cohere_wire import PROVIDER, build_body, map_http_error, parse_chat
-from fluent_ai.providers.streaming import drain
+from fluent_ai.providers.streaming import drain, retry_before_first_chunk
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
@@ -78,7 +78,13 @@ class CohereProvider(Provider):
         data = await self.transport.request_json("POST", _CHAT_PATH, body)
         return parse_chat(data, model=request.model)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer; an error event before the first chunk is retried."""
+        return retry_before_first_chunk(
+            lambda: self._stream_once(request), self.transport.config.retry
+        )
+
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         body = build_body(request, stream=True)
         state = CohereStreamState(request.model)
         async with aclosing(self.transport.stream_sse(_CHAT_PATH, body)) as events:

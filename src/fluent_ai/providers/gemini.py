@@ -25,6 +25,7 @@ from fluent_ai.errors import (
 from fluent_ai.providers.base import Provider
 from fluent_ai.providers.gemini_stream import ResponseReader, error_from_payload, parse_response
 from fluent_ai.providers.gemini_wire import build_body
+from fluent_ai.providers.streaming import retry_before_first_chunk
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.retry import parse_retry_after
@@ -144,7 +145,13 @@ class GeminiProvider(Provider):
         data = await self.transport.request_json("POST", _path(model, "generateContent"), body)
         return parse_response(data, provider=self.name, model=_short(model), memo=SIGNATURES)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer; an error event before the first chunk is retried."""
+        return retry_before_first_chunk(
+            lambda: self._stream_once(request), self.transport.config.retry
+        )
+
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         model = self._model(request)
         body = build_body(request, SIGNATURES)
         reader = ResponseReader(self.name, _short(model), SIGNATURES)

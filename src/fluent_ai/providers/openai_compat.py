@@ -9,7 +9,7 @@ from fluent_ai.providers import openai_extras
 from fluent_ai.providers.base import Provider, chunks_of
 from fluent_ai.providers.openai_stream import StreamState
 from fluent_ai.providers.openai_wire import build_body, map_http_error, parse_completion
-from fluent_ai.providers.streaming import drain
+from fluent_ai.providers.streaming import drain, retry_before_first_chunk
 from fluent_ai.results import Embeddings, Moderation, Transcription
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
@@ -74,7 +74,13 @@ class OpenAICompatibleProvider(Provider):
         data = await self.transport.request_json("POST", "/chat/completions", body)
         return parse_completion(data, provider=self.name, model=request.model)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer; an error event before the first chunk is retried."""
+        return retry_before_first_chunk(
+            lambda: self._stream_once(request), self.transport.config.retry
+        )
+
+    async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         body = self._body(request, stream=True)
         state = StreamState(self.name, request.model)
         saw_done = False

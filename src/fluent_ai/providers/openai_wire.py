@@ -180,6 +180,20 @@ def _message_text(message: Mapping[str, Any]) -> tuple[str, str]:
     return "".join(texts), "".join(thoughts)
 
 
+#: Error types/codes that mean the host failed, not the request.
+_SERVER_SIDE = frozenset(
+    {
+        "server_error",
+        "internal_error",
+        "internal_server_error",
+        "api_error",
+        "service_unavailable",
+        "overloaded",
+        "overloaded_error",
+    }
+)
+
+
 def error_from_payload(payload: Any, *, provider: str, status: int | None = None) -> FluentAIError:
     """An ``{"error": ...}`` object met inside a stream or a 200 answer."""
     if isinstance(payload, Mapping):
@@ -188,6 +202,9 @@ def error_from_payload(payload: Any, *, provider: str, status: int | None = None
     else:
         message, code = str(payload), ""
     text = f"{provider}: {message}"
+    if status is None and code in _SERVER_SIDE:
+        # A server-side failure reported inside a 200 stream: as retryable as a 5xx.
+        status = 503 if "overloaded" in code or "unavailable" in code else 500
     if "rate_limit" in code or status == 429:
         return RateLimitError(text, provider=provider, body=message, code=code or None)
     if "context_length" in code or looks_like_context_overflow(message):

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from fluent_ai._aio import aclose_quietly
 from fluent_ai.errors import FluentAIError, MalformedResponseError, excerpt
+from fluent_ai.transport.retry import RetryPolicy, is_retryable
 from fluent_ai.transport.sse import SSEEvent
+from fluent_ai.types import Chunk
 
-__all__ = ["DRAIN_SECONDS", "decode_json", "drain", "malformed"]
+__all__ = ["DRAIN_SECONDS", "decode_json", "drain", "malformed", "retry_before_first_chunk"]
+
+log = logging.getLogger("fluent_ai.providers")
 
 #: After a protocol's end marker the rest of the body is read for at most this long.
 DRAIN_SECONDS = 0.5
@@ -49,3 +55,39 @@ async def drain(events: AsyncIterator[SSEEvent], seconds: float = DRAIN_SECONDS)
                 pass
     except (TimeoutError, FluentAIError):
         return
+
+
+async def retry_before_first_chunk(
+    start: Callable[[], AsyncIterator[Chunk]], policy: RetryPolicy
+) -> AsyncIterator[Chunk]:
+    """Stream from ``start()``; retry an error *event* that arrives before any chunk.
+
+    The transport retries failed requests (status codes, connections) until it hands
+    over the first event; an upstream that answers 200 and then sends an error as its
+    first event (Anthropic's ``overloaded_error``, Gemini's ``{"error": …}``, Bedrock's
+    ``throttlingException``) gets the same retry policy here, as long as nothing has
+    reached the caller. Errors the transport already retried (``attempts`` set) pass.
+    """
+    attempt = 0
+    while True:
+        produced = False
+        source = start()
+        try:
+            async for chunk in source:
+                produced = True
+                yield chunk
+            return
+        except FluentAIError as error:
+            if (
+                produced
+                or error.attempts is not None
+                or attempt >= policy.max_retries
+                or not is_retryable(error)
+            ):
+                raise
+            wait = policy.delay(attempt, error)
+            attempt += 1
+            log.info("%s; retry %d/%d in %.2fs", error, attempt, policy.max_retries, wait)
+        finally:
+            await aclose_quietly(source)
+        await asyncio.sleep(wait)

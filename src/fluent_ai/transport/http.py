@@ -248,6 +248,7 @@ class HttpTransport:
                 return
             except FluentAIError as error:
                 if delivered:
+                    error.attempts = attempt + 1
                     raise
                 wait = self._retry_wait(error, attempt, deadline - loop.time())
                 if wait is None:
@@ -485,6 +486,8 @@ class HttpTransport:
 
 
 def _note_attempts(error: FluentAIError, retries: int) -> None:
-    """Say in the message that retries happened, so a final error explains its delay."""
+    """Record the attempts on the error and, when there were retries, say so in its
+    message, so a final error explains its delay."""
+    error.attempts = retries + 1
     if retries:
         error.message = f"{error.message} (gave up after {retries + 1} attempts)"
