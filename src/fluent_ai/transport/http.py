@@ -15,26 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from fluent_ai.errors import (
     ConfigurationError,
     FluentAIError,
     MalformedResponseError,
-    ProviderConnectionError,
-    RequestTimeoutError,
     StreamInterruptedError,
     excerpt,
     redact_url,
 )
 from fluent_ai.transport.breaker import BreakerRegistry, CircuitBreaker
-from fluent_ai.transport.pool import ClientPool, Timeouts, default_pool, httpx_timeout
-from fluent_ai.transport.retry import RetryPolicy, is_retryable, upstream_wait
+from fluent_ai.transport.contracts import (
+    ErrorMapper,
+    RequestSigner,
+    StreamDecoder,
+    TransportConfig,
+)
+from fluent_ai.transport.failures import Failures, note_attempts
+from fluent_ai.transport.pool import ClientPool, default_pool, httpx_timeout
+from fluent_ai.transport.retry import wait_before_retry
 from fluent_ai.transport.sse import SSEDecoder, SSEEvent
 
 if TYPE_CHECKING:
@@ -49,31 +52,6 @@ __all__ = [
     "default_breakers",
 ]
 
-log = logging.getLogger("fluent_ai.transport")
-
-ErrorMapper = Callable[[int, "httpx.Headers", str], FluentAIError]
-#: Adds per-request headers computed from the exact bytes sent (AWS SigV4 signing):
-#: ``(method, url, headers, body) -> headers to add``.
-RequestSigner = Callable[[str, str, Mapping[str, str], bytes], Mapping[str, str]]
-
-
-class StreamDecoder(Protocol):
-    """Turns the bytes of a streamed body into events (SSE by default).
-
-    ``feed`` returns the events a piece completed; ``check`` raises what was held back;
-    ``has_partial_line`` says the body ended inside an event; ``flush`` returns the
-    last events at the end of the body.
-    """
-
-    def feed(self, chunk: bytes) -> list[SSEEvent]: ...
-
-    def check(self) -> None: ...
-
-    @property
-    def has_partial_line(self) -> bool: ...
-
-    def flush(self) -> list[SSEEvent]: ...
-
 
 T = TypeVar("T")
 
@@ -86,15 +64,6 @@ _DEFAULT_BREAKERS = BreakerRegistry()
 def default_breakers() -> BreakerRegistry:
     """The process-wide breaker registry (one breaker per upstream host)."""
     return _DEFAULT_BREAKERS
-
-
-@dataclass(frozen=True, slots=True)
-class TransportConfig:
-    """Timeouts, retry policy and the most requests in flight to one provider."""
-
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_concurrency: int = 64
 
 
 class HttpTransport:
@@ -132,10 +101,14 @@ class HttpTransport:
         self._pool = pool or default_pool()
         # Messages show the URL without credentials; the breaker's host name too, as it
         # appears in CircuitOpenError.
-        self._shown_url = redact_url(self.base_url)
         userinfo, _, host = parts.netloc.rpartition("@")
         secrets = (userinfo, unquote(parts.password or ""), parts.query)
-        self._secrets = tuple(secret for secret in secrets if secret)
+        self._failures = Failures(
+            provider,
+            redact_url(self.base_url),
+            tuple(secret for secret in secrets if secret),
+            self.config,
+        )
         self._breaker: CircuitBreaker = (breakers or _DEFAULT_BREAKERS).get(host)
 
     # -- public -----------------------------------------------------------------------
@@ -167,9 +140,10 @@ class HttpTransport:
                 attempt_call = self._attempt(method, path, body, files, data, expect)
                 return await self._within(attempt_call, deadline)
             except FluentAIError as error:
-                wait = self._retry_wait(error, attempt, deadline - loop.time())
+                remaining = deadline - loop.time()
+                wait = wait_before_retry(self.config.retry, error, attempt, remaining)
                 if wait is None:
-                    _note_attempts(error, attempt)
+                    note_attempts(error, attempt)
                     raise
                 attempt += 1
                 await asyncio.sleep(wait)
@@ -232,12 +206,9 @@ class HttpTransport:
                                         for event in reader.feed(raw):
                                             yield event
                                 except httpx.TimeoutException as exc:
-                                    raise self._stalled() from exc
+                                    raise self._failures.stalled() from exc
                                 except httpx.HTTPError as exc:
-                                    raise StreamInterruptedError(
-                                        f"{self.provider}: stream cut: {self._describe(exc)}",
-                                        provider=self.provider,
-                                    ) from exc
+                                    raise self._failures.cut(exc) from exc
                         for event in self._finish(reader):
                             delivered = True
                             yield event
@@ -250,9 +221,10 @@ class HttpTransport:
                 if delivered:
                     error.attempts = attempt + 1
                     raise
-                wait = self._retry_wait(error, attempt, deadline - loop.time())
+                remaining = deadline - loop.time()
+                wait = wait_before_retry(self.config.retry, error, attempt, remaining)
                 if wait is None:
-                    _note_attempts(error, attempt)
+                    note_attempts(error, attempt)
                     raise
                 attempt += 1
                 await asyncio.sleep(wait)
@@ -348,9 +320,9 @@ class HttpTransport:
                 if events:
                     return events
         except httpx.TimeoutException as exc:
-            raise self._timeout_error(exc) from exc
+            raise self._failures.timeout(exc) from exc
         except httpx.HTTPError as exc:
-            raise self._connection_error(exc) from exc
+            raise self._failures.connection(exc) from exc
         return []
 
     def _finish(self, decoder: StreamDecoder) -> list[SSEEvent]:
@@ -376,9 +348,9 @@ class HttpTransport:
                     if len(data) >= limit:
                         break
         except httpx.TimeoutException as exc:
-            raise self._timeout_error(exc) from exc
+            raise self._failures.timeout(exc) from exc
         except httpx.HTTPError as exc:
-            raise self._connection_error(exc) from exc
+            raise self._failures.connection(exc) from exc
         return data.decode("utf-8", errors="replace")
 
     def _slot(self) -> asyncio.Semaphore:
@@ -391,7 +363,7 @@ class HttpTransport:
             async with asyncio.timeout_at(deadline):
                 return await awaitable
         except TimeoutError:
-            raise self._deadline_error() from None
+            raise self._failures.deadline() from None
 
     async def _guarded(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         """Run ``send`` under the host's circuit breaker and record the verdict."""
@@ -405,11 +377,11 @@ class HttpTransport:
             except httpx.TimeoutException as exc:
                 self._breaker.record_failure()
                 judged = True
-                raise self._timeout_error(exc) from exc
+                raise self._failures.timeout(exc) from exc
             except httpx.HTTPError as exc:
                 self._breaker.record_failure()
                 judged = True
-                raise self._connection_error(exc) from exc
+                raise self._failures.connection(exc) from exc
             if response.status_code >= 500:
                 self._breaker.record_failure()
             elif response.status_code != 429:
@@ -424,70 +396,5 @@ class HttpTransport:
 
     # -- errors -----------------------------------------------------------------------
 
-    def _retry_wait(self, error: FluentAIError, attempt: int, remaining: float) -> float | None:
-        """Seconds to wait before retrying after ``error``, or ``None`` to give up.
-
-        A ``Retry-After`` is honoured whatever the status (503s send it too), but one
-        beyond ``max_retry_after`` or past the deadline means giving up at once.
-        """
-        policy: RetryPolicy = self.config.retry
-        if attempt >= policy.max_retries or not is_retryable(error):
-            return None
-        retry_after = upstream_wait(error)
-        if retry_after is not None and retry_after > policy.max_retry_after:
-            return None
-        wait = policy.delay(attempt, error)
-        if wait >= remaining:
-            return None
-        log.info(
-            "%s: %s; retry %d/%d in %.2fs",
-            self.provider,
-            error,
-            attempt + 1,
-            policy.max_retries,
-            wait,
-        )
-        return wait
-
     def _error_from(self, response: httpx.Response, text: str) -> FluentAIError:
         return self.map_error(response.status_code, response.headers, text)
-
-    def _timeout_error(self, exc: Exception) -> RequestTimeoutError:
-        kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
-        return RequestTimeoutError(
-            f"{self.provider}: {kind} talking to {self._shown_url}", provider=self.provider
-        )
-
-    def _deadline_error(self) -> RequestTimeoutError:
-        return RequestTimeoutError(
-            f"{self.provider}: no answer within the total deadline of "
-            f"{self.config.retry.deadline:g}s",
-            provider=self.provider,
-        )
-
-    def _stalled(self) -> StreamInterruptedError:
-        return StreamInterruptedError(
-            f"{self.provider}: stream stalled (no data for {self.config.timeouts.read:g}s)",
-            provider=self.provider,
-        )
-
-    def _connection_error(self, exc: Exception) -> ProviderConnectionError:
-        return ProviderConnectionError(
-            f"{self.provider}: cannot reach {self._shown_url}: {self._describe(exc)}",
-            provider=self.provider,
-        )
-
-    def _describe(self, exc: BaseException) -> str:
-        """A short description of ``exc`` that never repeats the base URL's credentials."""
-        text = str(exc) or type(exc).__name__
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return excerpt(text, 160)
-
-
-def _note_attempts(error: FluentAIError, retries: int) -> None:
-    """Record the attempts on the error and, when there were retries, say so in its
-    message, so a final error explains its delay."""
-    error.attempts = retries + 1
-    if retries:
-        error.message = f"{error.message} (gave up after {retries + 1} attempts)"

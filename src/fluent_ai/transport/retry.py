@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -22,12 +23,15 @@ from fluent_ai.errors import (
     RequestTimeoutError,
 )
 
+log = logging.getLogger("fluent_ai.transport")
+
 __all__ = [
     "RETRYABLE_STATUS",
     "RetryPolicy",
     "is_retryable",
     "parse_retry_after",
     "upstream_wait",
+    "wait_before_retry",
 ]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -102,3 +106,30 @@ class RetryPolicy:
             return min(retry_after, self.max_retry_after)
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         return random.uniform(0.0, ceiling)
+
+
+def wait_before_retry(
+    policy: RetryPolicy, error: FluentAIError, attempt: int, remaining: float
+) -> float | None:
+    """Seconds to wait before retry ``attempt + 1`` after ``error``, or ``None`` to give up.
+
+    A ``Retry-After`` is honoured whatever the status (503s send it too), but one beyond
+    ``max_retry_after``, or a wait past the ``remaining`` deadline, means giving up at once.
+    """
+    if attempt >= policy.max_retries or not is_retryable(error):
+        return None
+    retry_after = upstream_wait(error)
+    if retry_after is not None and retry_after > policy.max_retry_after:
+        return None
+    wait = policy.delay(attempt, error)
+    if wait >= remaining:
+        return None
+    log.info(
+        "%s: %s; retry %d/%d in %.2fs",
+        error.provider,
+        error,
+        attempt + 1,
+        policy.max_retries,
+        wait,
+    )
+    return wait
