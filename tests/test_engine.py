@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fluent_ai import FluentAI, Provider
-from fluent_ai.engine import default_engine
+from fluent_ai.engine import default_ledger
 from fluent_ai.errors import ConfigurationError
 from fluent_ai.runtime import Runtime
 from fluent_ai.types import ChatRequest, Chunk, Done, TextDelta, Usage, UsageChunk
@@ -42,12 +42,12 @@ class HandWritten(Provider):
 
 
 async def test_provider_returning_a_plain_async_iterator() -> None:
-    before = default_engine().ledger.snapshot().get("mine:v1", Usage())
+    before = default_ledger().snapshot().get("mine:v1", Usage())
     agent = FluentAI.agent("t").model(HandWritten()).build()
     chunks = [c async for c in agent.chat("hi")]
     assert isinstance(chunks[-1], Done)
     assert await agent.chat("again").text() == "hand made"
-    after = default_engine().ledger.snapshot()["mine:v1"]
+    after = default_ledger().snapshot()["mine:v1"]
     assert after.output_tokens - before.output_tokens == 6
 
 

@@ -34,7 +34,6 @@ __all__ = [
     "Target",
     "UsageLedger",
     "can_fall_back",
-    "default_engine",
     "default_ledger",
 ]
 
@@ -212,12 +211,6 @@ def _for(request: ChatRequest, target: Target) -> ChatRequest:
 
 
 _LEDGER = UsageLedger()
-_engine = Engine()
-
-
-def default_engine() -> Engine:
-    """The process-wide engine without rate limits (the runtime builds its own)."""
-    return _engine
 
 
 def default_ledger() -> UsageLedger:
