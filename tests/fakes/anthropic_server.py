@@ -14,15 +14,13 @@ streams, malformed events, ``error`` events mid-stream.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import anthropic_rules as rules
+from tests.fakes.loopback import NO_CACHE, LoopbackHandler, LoopbackServer, Recorded, pieces
 
 __all__ = ["Behaviour", "FakeAnthropicServer", "Recorded"]
 
@@ -79,86 +77,26 @@ class Behaviour:
         )
 
 
-@dataclass
-class Recorded:
-    """One request as the server saw it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeAnthropicServer:
+class FakeAnthropicServer(LoopbackServer[Behaviour, Recorded]):
     """Use as a context manager; ``base_url`` is the API root (no ``/v1``)."""
 
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None) -> None:
+        super().__init__(Behaviour())
         self.api_key = api_key
         self.models = models if models is not None else ["claude-sonnet-4-5"]
         self.models_page_size = 1000
-        self.default = Behaviour()
-        self.requests: list[Recorded] = []
-        self._queue: deque[Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> FakeAnthropicServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def queue(self, *behaviours: Behaviour) -> None:
-        with self._lock:
-            self._queue.extend(behaviours)
-
-    def next_behaviour(self) -> Behaviour:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
-
-    def record(self, entry: Recorded) -> None:
-        with self._lock:
-            self.requests.append(entry)
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _Handler
 
     @property
     def message_requests(self) -> list[Recorded]:
         return [r for r in self.requests if urlsplit(r.path).path == "/v1/messages"]
 
 
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeAnthropicServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    answer_headers: ClassVar[Mapping[str, str]] = {"request-id": "req_fake"}
 
     def _authorised(self) -> bool:
         if self.fake.api_key is not None and self.headers.get("x-api-key") != self.fake.api_key:
@@ -197,11 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body = self._read_json()
         self.fake.record(Recorded("POST", self.path, dict(self.headers), body))
         if urlsplit(self.path).path != "/v1/messages":
             self._error(404, "not_found_error", f"no route {self.path}")
@@ -223,17 +157,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- answers -----------------------------------------------------------------------
 
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", "req_fake")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def _error(
         self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
     ) -> None:
@@ -248,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _usage(b: Behaviour) -> dict[str, int]:
         if b.usage is not None:
             return dict(b.usage)
-        return {"input_tokens": 10, "output_tokens": len(_pieces(b.text)) + 1}
+        return {"input_tokens": 10, "output_tokens": len(pieces(b.text)) + 1}
 
     @staticmethod
     def _stop_reason(b: Behaviour) -> str:
@@ -286,11 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if b.thinking:
-            deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(b.thinking)]
+            deltas = [{"type": "thinking_delta", "thinking": p} for p in pieces(b.thinking)]
             deltas.append({"type": "signature_delta", "signature": "sig=="})
             blocks.append(({"type": "thinking", "thinking": "", "signature": ""}, deltas))
         if b.text:
-            deltas = [{"type": "text_delta", "text": p} for p in _pieces(b.text)]
+            deltas = [{"type": "text_delta", "text": p} for p in pieces(b.text)]
             blocks.append(({"type": "text", "text": ""}, deltas))
         for call in b.tool_calls:
             args = json.dumps(call["input"])
@@ -334,21 +257,14 @@ class _Handler(BaseHTTPRequestHandler):
         return events
 
     def _stream(self, b: Behaviour, body: dict[str, Any]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("cache-control", "no-cache")
-        self.end_headers()
-        try:
+        self._open_chunked("text/event-stream", NO_CACHE)
+        with self._client_may_leave():
             if b.raw_events is not None:
                 for name, data in b.raw_events:
                     self._write(f"event: {name}\ndata: {data}\n\n")
             else:
                 self._play(b, body)
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self._end_chunks()
 
     def _play(self, b: Behaviour, body: dict[str, Any]) -> None:
         deltas = 0
@@ -357,8 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             if name == "content_block_delta":
                 if b.cut_after is not None and deltas == b.cut_after:
                     self._write(frame[: len(frame) // 2])
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
+                    self._hang_up()
                     raise ConnectionResetError
                 if b.malformed_after is not None and deltas == b.malformed_after:
                     self._write('event: content_block_delta\ndata: {"type": "content_blo\n\n')
@@ -370,8 +285,3 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 deltas += 1
             self._write(frame)
-
-    def _write(self, text: str) -> None:
-        data = text.encode()
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()

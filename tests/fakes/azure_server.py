@@ -12,18 +12,11 @@ underlying model, as Azure's are.
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakes.openai_server import (
-    Behaviour,
-    FakeOpenAIServer,
-    Recorded,
-    _Handler,
-    _QuietServer,
-)
+from tests.fakes.loopback import LoopbackHandler
+from tests.fakes.openai_server import Behaviour, FakeOpenAIServer, Recorded, _Handler
 
 __all__ = ["ACCESS_DENIED", "Behaviour", "FakeAzureServer"]
 
@@ -49,6 +42,8 @@ FILTERED = (
 class FakeAzureServer(FakeOpenAIServer):
     """``base_url`` is the resource endpoint; ``deployments`` maps names to models."""
 
+    base_path = ""
+
     def __init__(
         self,
         *,
@@ -60,22 +55,8 @@ class FakeAzureServer(FakeOpenAIServer):
         self.deployments = deployments or {"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
         self.api_versions = api_versions
 
-    def start(self) -> FakeAzureServer:
-        handler = type("Handler", (_AzureHandler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __enter__(self) -> FakeAzureServer:
-        return self.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _AzureHandler
 
     @property
     def chat_requests(self) -> list[Recorded]:
@@ -113,11 +94,7 @@ class _AzureHandler(_Handler):
         self._azure_error(404, "404", "Resource not found")
 
     def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body = self._read_json()
         self.fake.record(Recorded("POST", self.path, dict(self.headers), body))
         checked = self._checked()
         if checked is None:

@@ -15,19 +15,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import struct
-import threading
 import zlib
-from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
+
+from tests.fakes import loopback
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer, json_or_none, pieces
 
 __all__ = ["Behaviour", "FakeBedrockServer", "Recorded", "encode_message"]
 
+REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 INVALID_TOKEN = "The security token included in the request is invalid."
 BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -73,13 +74,9 @@ class Behaviour:
 
 
 @dataclass
-class Recorded:
+class Recorded(loopback.Recorded):
     """One request as the server saw it (``path`` is raw, percent-encoding kept)."""
 
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
     raw: bytes
 
 
@@ -106,17 +103,7 @@ def event_message(event_type: str, payload: Any) -> bytes:
     return encode_message(headers, data)
 
 
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeBedrockServer:
+class FakeBedrockServer(LoopbackServer[Behaviour, Recorded]):
     """Expects requests signed for ``region`` / service ``bedrock`` with the given keys.
 
     ``auth_failure_status`` is the status of signature and credential failures: AWS
@@ -132,46 +119,14 @@ class FakeBedrockServer:
         region: str = "us-east-1",
         auth_failure_status: int = 403,
     ) -> None:
+        super().__init__(Behaviour())
         self.access_key, self.secret_key = access_key, secret_key
         self.session_token, self.region = session_token, region
         self.auth_failure_status = auth_failure_status
-        self.default = Behaviour()
-        self.requests: list[Recorded] = []
         self.models = ["anthropic.claude-3-5-haiku-20241022-v1:0", "amazon.nova-lite-v1:0"]
-        self._queue: deque[Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> FakeBedrockServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def queue(self, *behaviours: Behaviour) -> None:
-        with self._lock:
-            self._queue.extend(behaviours)
-
-    def next_behaviour(self) -> Behaviour:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _Handler
 
     @property
     def chat_requests(self) -> list[Recorded]:
@@ -272,23 +227,15 @@ def validation_error(body: Any, model: str = "") -> str | None:
     return None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeBedrockServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    answer_headers: ClassVar[Mapping[str, str]] = {"x-amzn-RequestId": REQUEST_ID}
 
     def _handle(self, method: str) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        raw = self._read_body()
+        body = json_or_none(raw)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        with self.fake._lock:
-            self.fake.requests.append(Recorded(method, self.path, dict(self.headers), body, raw))
+        self.fake.record(Recorded(method, self.path, dict(self.headers), body, raw))
         failure = self.fake.auth_failure(method, self.path, headers, raw)
         if failure is not None:
             self._error(self.fake.auth_failure_status, *failure)
@@ -311,17 +258,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
 
     def _error(
         self, status: int, kind: str, message: str, headers: dict[str, str] | None = None
@@ -375,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         frames = [event_message("messageStart", {"role": "assistant", "p": "abcd"})]
         index = 0
         if b.thinking:
-            for piece in _pieces(b.thinking):
+            for piece in pieces(b.thinking):
                 delta = {"reasoningContent": {"text": piece}}
                 frames.append(
                     event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": delta})
@@ -387,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
             index += 1
         if b.text:
-            for piece in _pieces(b.text):
+            for piece in pieces(b.text):
                 payload = {"contentBlockIndex": index, "delta": {"text": piece}, "p": "abcdefgh"}
                 frames.append(event_message("contentBlockDelta", payload))
             frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
@@ -412,19 +348,14 @@ class _Handler(BaseHTTPRequestHandler):
         return frames
 
     def _stream(self, b: Behaviour) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/vnd.amazon.eventstream")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
-        self.end_headers()
-        try:
+        self._open_chunked("application/vnd.amazon.eventstream", self.answer_headers)
+        with self._client_may_leave():
             for i, frame in enumerate(self._frames(b)):
                 if b.end_after is not None and i > b.end_after:
                     break  # a clean end of the body, without the remaining events
                 if b.cut_after is not None and i > b.cut_after:
-                    self._write(frame[: len(frame) // 2], False)  # half a message, then gone
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
+                    self._write(frame[: len(frame) // 2])  # half a message, then gone
+                    self._hang_up()
                     return
                 if b.malformed_after is not None and i == b.malformed_after + 1:
                     frame = event_message(
@@ -439,16 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
                         ":content-type": "application/json",
                     }
                     headers[":message-type"] = "exception"
-                    self._write(encode_message(headers, json.dumps(payload).encode()), False)
+                    self._write(encode_message(headers, json.dumps(payload).encode()))
                     break
                 self._write(frame, b.split_writes)
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _write(self, data: bytes, split: bool) -> None:
-        pieces = [data[i : i + 1] for i in range(len(data))] if split else [data]
-        for piece in pieces:
-            self.wfile.write(f"{len(piece):X}\r\n".encode() + piece + b"\r\n")
-            self.wfile.flush()
+            self._end_chunks()

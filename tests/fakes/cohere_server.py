@@ -19,14 +19,13 @@ default one); every request is recorded for assertions.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import loopback
+from tests.fakes.loopback import NO_CACHE, LoopbackHandler, LoopbackServer, pieces
 
 __all__ = ["Behaviour", "FakeCohereServer", "Recorded"]
 
@@ -70,14 +69,8 @@ class Behaviour:
         return cls(status=status, error_message=message, headers=headers or {})
 
 
-@dataclass
-class Recorded:
-    """One request as the server saw it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
+class Recorded(loopback.Recorded):
+    """One request as the server saw it, with its route and query split out."""
 
     @property
     def route(self) -> str:
@@ -88,14 +81,7 @@ class Recorded:
         return parse_qs(urlsplit(self.path).query)
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """Clients hanging up on purpose are not server errors."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeCohereServer:
+class FakeCohereServer(LoopbackServer[Behaviour, Recorded]):
     """Start with :meth:`start` (or as a context manager); ``base_url`` has no path.
 
     ``models`` is what ``GET /v1/models`` lists, ``models_page_size`` entries a page;
@@ -103,61 +89,17 @@ class FakeCohereServer:
     """
 
     def __init__(self, *, api_key: str | None = None) -> None:
+        super().__init__(Behaviour())
         self.api_key = api_key
-        self.default = Behaviour()
-        self.requests: list[Recorded] = []
         self.models: list[dict[str, Any]] = [
             {"name": "command-a-03-2025", "endpoints": ["generate", "chat", "summarize"]},
             {"name": "embed-v4.0", "endpoints": ["embed"]},
         ]
         self.models_page_size = 2
         self.honour_endpoint_filter = True
-        self._queue: deque[Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeCohereServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeCohereServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def queue(self, *behaviours: Behaviour) -> None:
-        with self._lock:
-            self._queue.extend(behaviours)
-
-    def next_behaviour(self) -> Behaviour:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
-
-    def record(self, entry: Recorded) -> None:
-        with self._lock:
-            self.requests.append(entry)
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _Handler
 
     def on(self, route: str) -> list[Recorded]:
         return [r for r in self.requests if r.route == route]
@@ -167,23 +109,13 @@ class FakeCohereServer:
         return self.on("/v2/chat")
 
 
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
-
-
 def _split(text: str, count: int) -> list[str]:
     size = max(1, -(-len(text) // max(1, count)))
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeCohereServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     # -- routing -----------------------------------------------------------------------
 
@@ -198,11 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(404, {"id": str(uuid.uuid4()), "message": f"no route {self.path}"})
 
     def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body = self._read_json()
         self.fake.record(Recorded("POST", self.path, dict(self.headers), body))
         behaviour = self._admit()
         if behaviour is None:
@@ -233,31 +161,18 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.status == 200:
             return behaviour
         if behaviour.error_body is not None:
-            self._send(behaviour.status, behaviour.error_body.encode(), "text/plain", behaviour)
+            data = behaviour.error_body.encode()
+            self._send_bytes(behaviour.status, data, "text/plain", behaviour.headers)
         else:
             payload = {"id": str(uuid.uuid4()), "message": behaviour.error_message}
-            self._send(
-                behaviour.status, json.dumps(payload).encode(), "application/json", behaviour
-            )
+            self._json(behaviour.status, payload, behaviour.headers)
         return None
 
     # -- plain answers -----------------------------------------------------------------
 
-    def _send(self, status: int, data: bytes, kind: str, b: Behaviour | None = None) -> None:
-        self.send_response(status)
-        self.send_header("content-type", kind)
-        self.send_header("content-length", str(len(data)))
-        for key, value in (b.headers if b else {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
-
     def _models(self) -> None:
         query = parse_qs(urlsplit(self.path).query)
-        endpoint = (query.get("endpoint") or [None])[0]
+        endpoint = query.get("endpoint", [""])[0]
         models = self.fake.models
         if endpoint and self.fake.honour_endpoint_filter:
             models = [m for m in models if endpoint in m.get("endpoints", [])]
@@ -301,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         if b.usage is not None:
             return b.usage
         prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        output = len(_pieces(b.text)) + len(_pieces(b.tool_plan))
+        output = len(pieces(b.text)) + len(pieces(b.tool_plan))
         return {
             "billed_units": {"input_tokens": prompt, "output_tokens": output},
             "tokens": {"input_tokens": prompt + 200, "output_tokens": output + 2},
@@ -350,8 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             opening = {"message": {"content": {"type": kind, kind: ""}}}
             events.append(({"type": "content-start", "index": index, "delta": opening}, False))
-            for piece in _pieces(text):
-                delta = {"message": {"content": {kind: piece}}}
+            for piece in pieces(text):
+                delta: dict[str, Any] = {"message": {"content": {kind: piece}}}
                 events.append(({"type": "content-delta", "index": index, "delta": delta}, True))
             if kind == "text" and b.citations:
                 cite = {"start": 0, "end": 1, "text": text[:1], "sources": []}
@@ -360,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
                 events.append(({"type": "citation-end", "index": 0}, False))
             events.append(({"type": "content-end", "index": index}, False))
             index += 1
-        for piece in _pieces(b.tool_plan):
+        for piece in pieces(b.tool_plan):
             delta = {"message": {"tool_plan": piece}}
             events.append(({"type": "tool-plan-delta", "delta": delta}, True))
         for position, call in enumerate(b.tool_calls):
@@ -386,35 +301,21 @@ class _Handler(BaseHTTPRequestHandler):
         return f"{head}data: {data}\n\n".encode()
 
     def _stream(self, b: Behaviour, body: dict[str, Any]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("cache-control", "no-cache")
-        for key, value in b.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
+        self._open_chunked("text/event-stream", NO_CACHE, b.headers)
         if b.raw_events is not None:
             events = [(e, False) for e in b.raw_events]
         else:
             events = self._events(b, body)
         sent = 0
-        try:
+        with self._client_may_leave():
             for payload, is_content in events:
                 frame = self._frame(b, payload)
                 if is_content and sent == b.cut_after:
                     self._write(frame[: len(frame) // 2])
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
+                    self._hang_up()
                     return
                 if is_content and sent == b.malformed_after:
                     self._write(b'event: content-delta\ndata: {"type": "content-delta", \n\n')
                 self._write(frame)
                 sent += is_content
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _write(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+            self._end_chunks()

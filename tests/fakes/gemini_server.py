@@ -16,13 +16,11 @@ cleanly but without a finish reason, prompts blocked by ``promptFeedback``.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer, pieces
 
 __all__ = ["Behaviour", "FakeGeminiServer", "Recorded"]
 
@@ -93,7 +91,7 @@ class Behaviour:
 
 @dataclass
 class Recorded:
-    """One request as the server saw it."""
+    """One request as the server saw it (its own shape: ``path`` without the query)."""
 
     method: str
     path: str
@@ -102,73 +100,29 @@ class Recorded:
     body: Any
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """Clients hanging up on purpose (cancelled or failed streams) are not server errors."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeGeminiServer:
+class FakeGeminiServer(LoopbackServer[Behaviour, Recorded]):
     """Start with :meth:`start` (or as a context manager); ``base_url`` ends in ``/v1beta``."""
 
+    base_path = "/v1beta"
+
     def __init__(self, *, api_key: str | None = None, page_size: int = 50) -> None:
+        super().__init__(Behaviour())
         self.api_key = api_key
         self.page_size = page_size
         self.models = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"]
-        self.default = Behaviour()
-        self.requests: list[Recorded] = []
-        self._queue: deque[Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeGeminiServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGeminiServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1beta"
-
-    def queue(self, *behaviours: Behaviour) -> None:
-        with self._lock:
-            self._queue.extend(behaviours)
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _Handler
 
     def take(self) -> Behaviour:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
+        """:meth:`next_behaviour`, named to pair with :meth:`put_back`."""
+        return self.next_behaviour()
 
     def put_back(self, behaviour: Behaviour) -> None:
+        """Return a behaviour a key failure did not use, for the next request."""
         with self._lock:
             if behaviour is not self.default:
                 self._queue.appendleft(behaviour)
-
-    def record(self, entry: Recorded) -> None:
-        with self._lock:
-            self.requests.append(entry)
 
     @property
     def chat_requests(self) -> list[Recorded]:
@@ -177,12 +131,6 @@ class FakeGeminiServer:
     @property
     def embed_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith(":batchEmbedContents")]
-
-
-def pieces(text: str) -> list[str]:
-    """``text`` in word-sized pieces, as a stream delivers it."""
-    words = text.split(" ")
-    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
 
 
 def error_body(
@@ -199,13 +147,9 @@ def error_body(
     return {"error": error}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeGeminiServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    json_type = "application/json; charset=UTF-8"
 
     def _split(self) -> tuple[str, dict[str, str]]:
         parts = urlsplit(self.path)
@@ -266,11 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path, query = self._split()
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
+        body = self._read_json()
         self.fake.record(Recorded("POST", path, query, dict(self.headers), body))
         model, _, method = path.removeprefix("/v1beta/models/").partition(":")
         known = ("generateContent", "streamGenerateContent", "batchEmbedContents")
@@ -297,16 +237,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, self._frames(behaviour, body, model))
 
     # -- answers -----------------------------------------------------------------------
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=UTF-8")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
 
     def _error(self, b: Behaviour) -> None:
         details = list(b.error_details)
@@ -417,20 +347,14 @@ class _Handler(BaseHTTPRequestHandler):
         return {"embeddings": vectors}
 
     def _stream(self, b: Behaviour, frames: list[dict[str, Any]]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        for key, value in b.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
+        self._open_chunked("text/event-stream", b.headers)
         eol = "\r\n" if b.crlf else "\n"
-        try:
+        with self._client_may_leave():
             for index, frame in enumerate(frames):
                 event = f"data: {json.dumps(frame)}{eol}{eol}"
                 if b.cut_after is not None and index == b.cut_after:
                     self._write(event[: len(event) // 2])
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
+                    self._hang_up()
                     return
                 if b.malformed_after is not None and index == b.malformed_after:
                     self._write(f'data: {{"candidates": [{{"content": {eol}{eol}')
@@ -439,12 +363,4 @@ class _Handler(BaseHTTPRequestHandler):
                     self._write(f"data: {json.dumps(error)}{eol}{eol}")
                     break
                 self._write(event)
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _write(self, text: str) -> None:
-        data = text.encode()
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+            self._end_chunks()

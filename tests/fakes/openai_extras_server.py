@@ -17,13 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import struct
-import threading
-from collections import deque
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes import loopback
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer
 
 __all__ = ["ExtrasBehaviour", "FakeExtrasServer", "Recorded", "Upload"]
 
@@ -96,25 +96,18 @@ class Upload:
 
 
 @dataclass
-class Recorded:
+class Recorded(loopback.Recorded):
     """One request as the server saw it: header names lower-cased, ``form`` and ``files``
     for multipart bodies."""
 
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeExtrasServer:
+class FakeExtrasServer(LoopbackServer[ExtrasBehaviour, Recorded]):
     """Start with :meth:`start` (or as a context manager); ``base_url`` ends in ``/v1``."""
+
+    base_path = "/v1"
 
     def __init__(
         self,
@@ -124,58 +117,14 @@ class FakeExtrasServer:
         max_embedding_inputs: int = 2048,
         max_embedding_tokens: int = 300_000,
     ) -> None:
+        super().__init__(ExtrasBehaviour())
         self.api_key = api_key
         self.models = models
         self.max_embedding_inputs = max_embedding_inputs
         self.max_embedding_tokens = max_embedding_tokens
-        self.default = ExtrasBehaviour()
-        self.requests: list[Recorded] = []
-        self._queue: deque[ExtrasBehaviour] = deque()
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeExtrasServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeExtrasServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def queue(self, *behaviours: ExtrasBehaviour) -> None:
-        with self._lock:
-            self._queue.extend(behaviours)
-
-    def next_behaviour(self) -> ExtrasBehaviour:
-        with self._lock:
-            return self._queue.popleft() if self._queue else self.default
-
-    def record(self, entry: Recorded) -> None:
-        with self._lock:
-            self.requests.append(entry)
+    def _handler_class(self) -> type[LoopbackHandler]:
+        return _Handler
 
     def requests_to(self, endpoint: str) -> list[Recorded]:
         """The recorded requests whose path ends with ``endpoint`` (``/embeddings`` …)."""
@@ -209,12 +158,9 @@ def _parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dic
     return form, files
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeExtrasServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    disable_nagle_algorithm = False  # it sends whole bodies only; kept as it always was
 
     # -- routing -----------------------------------------------------------------------
 
@@ -236,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"object": "list", "data": data})
 
     def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        raw = self._read_body()
         content_type = self.headers.get("content-type", "")
         entry = Recorded("POST", self.path, self._headers(), None)
         try:
@@ -339,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer_format = entry.form.get("response_format", "json")
         if answer_format == "text":
-            self._bytes(200, b.text.encode(), "text/plain; charset=utf-8")
+            self._send_bytes(200, b.text.encode(), "text/plain; charset=utf-8")
         elif answer_format == "verbose_json":
             language = {"fr": "french"}.get(entry.form.get("language", ""), "english")
             duration = round(len(upload.data) / 32000, 2)
@@ -361,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._invalid("invalid response_format or input too long")
             return
         audio = b.audio if b.audio is not None else b"ID3fake-audio:" + text.encode()
-        self._bytes(200, audio, _AUDIO_TYPES[answer_format])
+        self._send_bytes(200, audio, _AUDIO_TYPES[answer_format])
 
     def _moderations(self, entry: Recorded, b: ExtrasBehaviour) -> None:
         body = entry.body if isinstance(entry.body, dict) else {}
@@ -385,20 +331,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"id": "modr-fake", "model": model, "results": results})
 
     # -- answers -----------------------------------------------------------------------
-
-    def _bytes(
-        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._bytes(status, json.dumps(payload).encode(), "application/json", headers)
 
     def _send_error(
         self, status: int, message: str, code: str | None, headers: dict[str, str]
