@@ -147,13 +147,14 @@ class Catalogue:
     #: ``(pattern, provider)``: bare names matching the glob belong to that provider.
     glob_rules: tuple[tuple[str, str], ...] = ()
 
+    _index: dict[str, ModelInfo] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        index = {m.spec: m for m in self.models}
-        object.__setattr__(self, "_index", index)
+        # Frozen: the look-up table is built once, here.
+        object.__setattr__(self, "_index", {m.spec: m for m in self.models})
 
     def get(self, provider: str, name: str) -> ModelInfo | None:
-        index: dict[str, ModelInfo] = object.__getattribute__(self, "_index")
-        return index.get(f"{provider}:{name}")
+        return self._index.get(f"{provider}:{name}")
 
     def of_provider(self, provider: str) -> list[ModelInfo]:
         return [m for m in self.models if m.provider == provider]

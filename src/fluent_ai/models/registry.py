@@ -134,15 +134,6 @@ class ModelRegistry:
     def is_open_ended(self, provider: str) -> bool:
         return provider in OPEN_ENDED
 
-    def all_names(self) -> list[str]:
-        """Every spelling a user could mean: specs, bare names and aliases."""
-        names: list[str] = list(self.user_aliases)
-        for model in self.catalogue.models:
-            names.append(model.spec)
-            names.append(model.name)
-            names.extend(model.aliases)
-        return names
-
     # -- configuration ----------------------------------------------------------------
 
     def is_configured(self, provider: str, env: Mapping[str, str]) -> bool:
