@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
 }
 for _module, _names in {
     "fluent_ai.types": (
-        "ChatRequest ChatResult Chunk Done ErrorChunk ImagePart Message Role TextDelta "
+        "ChatRequest ChatResult Chunk Done ErrorChunk ImagePart Message Reasoning Role TextDelta "
         "TextPart ThinkingDelta ToolCall ToolCallDelta Usage UsageChunk"
     ),
     "fluent_ai.errors": (
@@ -94,6 +94,7 @@ __all__ = [
     "ProviderConnectionError",
     "ProviderError",
     "RateLimitError",
+    "Reasoning",
     "Reply",
     "Reprompt",
     "RequestTimeoutError",
@@ -173,6 +174,7 @@ if TYPE_CHECKING:
         ErrorChunk,
         ImagePart,
         Message,
+        Reasoning,
         Role,
         TextDelta,
         TextPart,

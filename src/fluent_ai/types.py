@@ -23,6 +23,7 @@ __all__ = [
     "ErrorChunk",
     "ImagePart",
     "Message",
+    "Reasoning",
     "Role",
     "TextDelta",
     "TextPart",
@@ -71,6 +72,22 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Reasoning:
+    """One block of a model's reasoning, as its provider must see it again.
+
+    Anthropic (and Claude on Bedrock) sign each thinking block and refuse a tool-use
+    follow-up whose history lacks the signed blocks, so they are kept with the answer and
+    sent back to the provider that made them (``provider``). ``redacted`` holds the
+    encrypted form of a block the provider would not show.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    provider: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One message of a conversation."""
 
@@ -79,6 +96,8 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    #: The assistant's signed reasoning blocks (see :class:`Reasoning`).
+    reasoning: tuple[Reasoning, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.role, Role):
@@ -99,8 +118,13 @@ class Message:
         return cls(Role.USER, content)
 
     @classmethod
-    def assistant(cls, text: str, tool_calls: tuple[ToolCall, ...] = ()) -> Message:
-        return cls(Role.ASSISTANT, text, tool_calls=tool_calls)
+    def assistant(
+        cls,
+        text: str,
+        tool_calls: tuple[ToolCall, ...] = (),
+        reasoning: tuple[Reasoning, ...] = (),
+    ) -> Message:
+        return cls(Role.ASSISTANT, text, tool_calls=tool_calls, reasoning=reasoning)
 
     @property
     def text(self) -> str:
@@ -170,9 +194,16 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class ThinkingDelta:
-    """A piece of the model's visible reasoning, kept apart from the answer."""
+    """A piece of the model's visible reasoning, kept apart from the answer.
+
+    ``signature`` closes the current reasoning block with the provider's signature;
+    ``redacted`` is a whole block the provider encrypted. Both arrive with empty ``text``
+    and matter only for sending the history back (:class:`Reasoning`).
+    """
 
     text: str
+    signature: str | None = None
+    redacted: str | None = None
     kind: ClassVar[str] = "thinking"
 
 
@@ -233,6 +264,8 @@ class ChatResult:
     tool_calls: tuple[ToolCall, ...] = ()
     thinking: str = ""
     cost_usd: float | None = None
+    #: Reasoning blocks with their signatures, for the history (see :class:`Reasoning`).
+    reasoning: tuple[Reasoning, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -184,7 +184,9 @@ class Conversation:
                 self.cost_usd += result.cost_usd
             agent._account(result)
             self._messages.append(user)
-            self._messages.append(Message.assistant(result.text, result.tool_calls))
+            self._messages.append(
+                Message.assistant(result.text, result.tool_calls, result.reasoning)
+            )
             for handler in config.on_turn:
                 await resolve(handler(self, result))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import AsyncIterator, Iterable
 
 from fluent_ai.errors import ConfigurationError
@@ -11,6 +12,7 @@ from fluent_ai.types import (
     ChatResult,
     Chunk,
     Done,
+    Reasoning,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -57,12 +59,25 @@ class Provider(abc.ABC):
 class ResultBuilder:
     """Accumulates chunks into a :class:`ChatResult` (text, tool calls, usage)."""
 
-    __slots__ = ("_model", "_parts", "_thinking", "_tools", "cost_usd", "finish_reason", "usage")
+    __slots__ = (
+        "_blocks",
+        "_model",
+        "_open",
+        "_parts",
+        "_thinking",
+        "_tools",
+        "cost_usd",
+        "finish_reason",
+        "usage",
+    )
 
     def __init__(self, model: str) -> None:
         self._model = model
         self._parts: list[str] = []
         self._thinking: list[str] = []
+        # Reasoning blocks closed by a signature (or redacted), and the open block's text.
+        self._blocks: list[Reasoning] = []
+        self._open: list[str] = []
         self._tools: dict[int, list[str]] = {}
         self.finish_reason = ""
         self.usage = Usage()
@@ -77,6 +92,11 @@ class ResultBuilder:
             self._parts.append(chunk.text)
         elif isinstance(chunk, ThinkingDelta):
             self._thinking.append(chunk.text)
+            self._open.append(chunk.text)
+            if chunk.signature is not None or chunk.redacted is not None:
+                text = "".join(self._open) if chunk.redacted is None else ""
+                self._blocks.append(Reasoning(text, chunk.signature, chunk.redacted))
+                self._open.clear()
         elif isinstance(chunk, ToolCallDelta):
             slot = self._tools.setdefault(chunk.index, ["", "", ""])
             if chunk.id:
@@ -105,12 +125,26 @@ class ResultBuilder:
             tool_calls=calls,
             thinking="".join(self._thinking),
             cost_usd=self.cost_usd,
+            reasoning=self._reasoning(),
         )
+
+    def _reasoning(self) -> tuple[Reasoning, ...]:
+        """The signed blocks, marked with the provider that signed them (known at the end,
+        from :class:`Done`'s ``provider:model``)."""
+        provider, sep, _ = self._model.partition(":")
+        owner = provider if sep else ""
+        return tuple(dataclasses.replace(block, provider=owner) for block in self._blocks)
 
 
 def chunks_of(result: ChatResult) -> Iterable[Chunk]:
     """The chunks a stream of ``result`` would have carried (for non-streamed calls)."""
-    if result.thinking:
+    if result.reasoning:
+        for block in result.reasoning:
+            if block.redacted is not None:
+                yield ThinkingDelta("", redacted=block.redacted)
+            else:
+                yield ThinkingDelta(block.text, signature=block.signature)
+    elif result.thinking:
         yield ThinkingDelta(result.thinking)
     if result.text:
         yield TextDelta(result.text)
