@@ -6,7 +6,8 @@ the real API answers with an ``invalid_request_error``): ``max_tokens`` is requi
 are ``user`` or ``assistant`` and alternate; every message has non-empty content except an
 optional final assistant message, and no text (nor tool result) is blank; and a user turn
 holding ``tool_result`` blocks starts with them, each answering a ``tool_use`` of the
-assistant turn just before it.
+assistant turn just before it. With extended thinking on, an assistant turn that used a
+tool starts with its signed ``thinking`` (or ``redacted_thinking``) block.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def problem(body: Any) -> str | None:
                 "optional final assistant message"
             )
         wrong = _blank_text_problem(i, message) or _tool_results_problem(i, message, previous)
+        if wrong is None and _thinking_on(body):
+            wrong = _thinking_problem(i, message)
         if wrong is not None:
             return wrong
         previous = message
@@ -65,6 +68,26 @@ def _blank_text_problem(i: int, message: dict[str, Any]) -> str | None:
     if any(not text.strip() for text in texts):
         return "messages: text content blocks must contain non-whitespace text"
     return None
+
+
+def _thinking_on(body: dict[str, Any]) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") == "enabled"
+
+
+def _thinking_problem(i: int, message: dict[str, Any]) -> str | None:
+    blocks = _blocks(message)
+    if message.get("role") != "assistant" or not any(b.get("type") == "tool_use" for b in blocks):
+        return None
+    first = blocks[0] if blocks else {}
+    signed = first.get("type") == "thinking" and bool(first.get("signature"))
+    if signed or (first.get("type") == "redacted_thinking" and first.get("data")):
+        return None
+    return (
+        f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+        f"`{first.get('type')}`. When `thinking` is enabled, a final `assistant` message must "
+        "start with a thinking block"
+    )
 
 
 def _blocks(message: dict[str, Any] | None) -> list[dict[str, Any]]:

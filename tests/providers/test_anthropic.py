@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fluent_ai import FluentAI
 from fluent_ai.errors import (
     ContextLengthError,
     MalformedResponseError,
@@ -28,6 +29,8 @@ from fluent_ai.types import (
     Done,
     ErrorChunk,
     Message,
+    Reasoning,
+    Role,
     TextDelta,
     ThinkingDelta,
     ToolCallDelta,
@@ -80,11 +83,73 @@ async def test_thinking_stream(server: FakeAnthropicServer) -> None:
     server.queue(Behaviour(text="42", thinking="Six times seven."))
     got = await chunks(provider(server), ask(Message.user("6*7?")))
     kinds = [c.kind for c in got]
-    assert kinds == ["thinking"] * 3 + ["text", "usage", "done"], "ping and signature are silent"
-    assert "".join(c.text for c in got if isinstance(c, ThinkingDelta)) == "Six times seven."
+    assert kinds == ["thinking"] * 4 + ["text", "usage", "done"], "ping is silent"
+    thoughts = [c for c in got if isinstance(c, ThinkingDelta)]
+    assert "".join(c.text for c in thoughts) == "Six times seven."
+    assert thoughts[-1] == ThinkingDelta("", signature="sig==")
     server.queue(Behaviour(text="42", thinking="Six times seven."))
     result = await provider(server).complete(ask(Message.user("6*7?")))
     assert (result.thinking, result.text) == ("Six times seven.", "42")
+    assert result.reasoning == (Reasoning("Six times seven.", "sig==", None, "anthropic"),)
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "complete"])
+async def test_signed_thinking_goes_back_before_the_tool_call(
+    server: FakeAnthropicServer, streamed: bool
+) -> None:
+    """With thinking on, the API refuses a tool-use follow-up that drops the signed block."""
+    call = {"id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    server.queue(
+        Behaviour(text="", thinking="I should look it up.", tool_calls=[call]),
+        Behaviour(text="22 degrees."),
+    )
+    agent = await (
+        FluentAI.agent()
+        .model(provider(server, model=MODEL))
+        .streaming(streamed)
+        .max_tokens(2048)
+        .extra_body(thinking={"type": "enabled", "budget_tokens": 1024})
+        .abuild()
+    )
+    first = await agent.chat("Weather in Paris?").result()
+    assert first.tool_calls[0].id == "toolu_1"
+    reply = Message(Role.TOOL, "22C", tool_call_id="toolu_1", name="get_weather")
+    assert await agent.chat(reply).text() == "22 degrees."
+    assistant = sent(server)["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": "I should look it up.",
+        "signature": "sig==",
+    }
+    assert assistant["content"][-1]["type"] == "tool_use"
+
+
+async def test_blocks_signed_by_another_provider_are_not_sent(
+    server: FakeAnthropicServer,
+) -> None:
+    foreign = Reasoning("thought elsewhere", "other-sig", None, "bedrock")
+    history = (
+        Message.user("q"),
+        Message.assistant("a", reasoning=(foreign,)),
+        Message.user("again"),
+    )
+    await provider(server).complete(ask(*history))
+    assert sent(server)["messages"][1]["content"] == "a"
+
+
+async def test_redacted_thinking_round_trips(server: FakeAnthropicServer) -> None:
+    redacted = Reasoning("", None, "ENCRYPTED==", "anthropic")
+    history = (
+        Message.user("q"),
+        Message.assistant("a", reasoning=(redacted,)),
+        Message.user("again"),
+    )
+    await provider(server).complete(ask(*history))
+    assert sent(server)["messages"][1]["content"][0] == {
+        "type": "redacted_thinking",
+        "data": "ENCRYPTED==",
+    }
 
 
 async def test_tool_call_indexes_count_tool_blocks(server: FakeAnthropicServer) -> None:

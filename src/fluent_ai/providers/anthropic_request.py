@@ -16,9 +16,20 @@ from typing import Any
 
 from fluent_ai.errors import ConfigurationError, excerpt
 from fluent_ai.models.catalogue import default_max_tokens
-from fluent_ai.types import ChatRequest, ContentPart, ImagePart, Message, Role, TextPart, ToolCall
+from fluent_ai.types import (
+    ChatRequest,
+    ContentPart,
+    ImagePart,
+    Message,
+    Reasoning,
+    Role,
+    TextPart,
+    ToolCall,
+)
 
 __all__ = ["build_body"]
+
+_PROVIDER = "anthropic"
 
 
 def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -85,10 +96,23 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
     """The content blocks of one message (blank text is left out: the API rejects it)."""
     if message.role is Role.TOOL:
         return [_tool_result(message)]
-    blocks = _parts(message.content)
+    # Signed thinking goes back first, as Anthropic requires before a tool_use follow-up;
+    # blocks another provider produced (a fallback answered) cannot be verified here.
+    blocks = [
+        _reasoning(block)
+        for block in message.reasoning
+        if block.provider == _PROVIDER and (block.signature or block.redacted is not None)
+    ]
+    blocks.extend(_parts(message.content))
     for call in message.tool_calls:
         blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": _input(call)})
     return blocks
+
+
+def _reasoning(block: Reasoning) -> dict[str, Any]:
+    if block.redacted is not None:
+        return {"type": "redacted_thinking", "data": block.redacted}
+    return {"type": "thinking", "thinking": block.text, "signature": block.signature or ""}
 
 
 def _parts(content: str | tuple[ContentPart, ...]) -> list[dict[str, Any]]:

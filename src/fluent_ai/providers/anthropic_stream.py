@@ -97,6 +97,12 @@ class StreamState:
             self._blocks[index] = _THINKING
             thinking = block.get("thinking")
             return [ThinkingDelta(thinking)] if thinking and type(thinking) is str else []
+        if kind == "redacted_thinking":
+            self._blocks[index] = _OTHER
+            data = block.get("data")
+            if type(data) is not str:
+                raise self._malformed("redacted_thinking block without data", block)
+            return [ThinkingDelta("", redacted=data)]
         if kind == "tool_use":
             call_id, name = block.get("id"), block.get("name")
             if type(call_id) is not str or type(name) is not str:
@@ -123,7 +129,13 @@ class StreamState:
             if type(partial) is not str:
                 raise self._malformed("input_json_delta without partial_json", delta)
             return [ToolCallDelta(block, arguments=partial)] if partial else []
-        return []  # signature_delta, citations, deltas of skipped blocks
+        if kind == "signature_delta" and block == _THINKING:
+            signature = delta.get("signature")
+            if type(signature) is not str:
+                raise self._malformed("signature_delta without a signature", delta)
+            # Closes the thinking block: the history must send it back signed.
+            return [ThinkingDelta("", signature=signature)]
+        return []  # citations, deltas of skipped blocks
 
     def _piece(
         self, cls: type[TextDelta] | type[ThinkingDelta], delta: dict[str, Any], field: str

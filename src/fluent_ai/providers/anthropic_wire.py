@@ -23,7 +23,7 @@ from fluent_ai.errors import (
 from fluent_ai.transport.http import ErrorMapper
 from fluent_ai.transport.retry import parse_retry_after
 from fluent_ai.transport.status import error_for_status
-from fluent_ai.types import ChatResult, ToolCall, Usage
+from fluent_ai.types import ChatResult, Reasoning, ToolCall, Usage
 
 if TYPE_CHECKING:
     import httpx
@@ -93,6 +93,7 @@ def parse_message(data: Any, *, provider: str, model: str) -> ChatResult:
         raise error_from_payload(data.get("error"), provider=provider)
     texts: list[str] = []
     thoughts: list[str] = []
+    blocks: list[Reasoning] = []
     calls: list[ToolCall] = []
     try:
         if not isinstance(data, Mapping) or not isinstance(data["content"], list):
@@ -103,6 +104,11 @@ def parse_message(data: Any, *, provider: str, model: str) -> ChatResult:
                 texts.append(_text(block["text"]))
             elif kind == "thinking":
                 thoughts.append(_text(block["thinking"]))
+                signature = block.get("signature")
+                if signature:
+                    blocks.append(Reasoning(thoughts[-1], _text(signature), None, provider))
+            elif kind == "redacted_thinking":
+                blocks.append(Reasoning("", None, _text(block["data"]), provider))
             elif kind == "tool_use":
                 if not isinstance(block["input"], Mapping):
                     raise TypeError("tool_use input is not an object")
@@ -124,6 +130,7 @@ def parse_message(data: Any, *, provider: str, model: str) -> ChatResult:
         usage=parse_usage(usage),
         tool_calls=tuple(calls),
         thinking="".join(thoughts),
+        reasoning=tuple(blocks),
     )
 
 
