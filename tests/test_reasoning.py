@@ -60,3 +60,22 @@ def test_the_history_keeps_the_signed_blocks_for_the_next_turn() -> None:
         .conversation_history(Message.user("q"), Message.assistant("a", reasoning=(block,)))
     )
     assert seeded.config.history[-1].reasoning == (block,)
+
+
+def test_unsigned_thinking_beside_signed_blocks_survives_a_replay() -> None:
+    signed = Reasoning("signed part.", "sig", None, "bedrock")
+    original = ResultBuilder("m")
+    for chunk in (
+        ThinkingDelta("signed part."),
+        ThinkingDelta("", signature="sig"),
+        ThinkingDelta(" unsigned tail"),
+        Done("stop", "bedrock:m"),
+    ):
+        original.add(chunk)
+    result = original.result()
+    assert result.reasoning == (signed,)
+    again = ResultBuilder("m")
+    for chunk in chunks_of(result):
+        again.add(chunk)
+    assert again.result().thinking == "signed part. unsigned tail"
+    assert again.result().reasoning == (signed,)

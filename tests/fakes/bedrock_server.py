@@ -8,6 +8,12 @@ request's Signature Version 4 is recomputed from the bytes received (botocore's
 answer as AWS does: 403 with ``x-amzn-ErrorType`` and ``{"message": ...}``; a signature
 mismatch repeats the canonical request and string-to-sign the server expected, header
 values (the session token too) included, exactly as real AWS endpoints do.
+
+With extended thinking enabled (``additionalModelRequestFields.thinking`` or
+``reasoning_config`` of type ``enabled`` or ``adaptive``), it refuses, as Claude on Bedrock
+does, a follow-up whose final assistant turn holds a ``toolUse`` but does not start with a
+signed (or redacted) ``reasoningContent`` block, and any reasoning block it did not itself
+issue with that exact text and signature.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import hmac
 import json
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -53,6 +59,8 @@ class Behaviour:
 
     text: str = "Hello from the fake Bedrock."
     thinking: str = ""
+    signature: str | None = "c2lnbmF0dXJl"  # closes the thinking block; None: unsigned
+    redacted: str | None = None  # base64 of a redacted reasoning block, after the thinking
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # toolUseId, name, input
     usage: tuple[int, int] = (11, 7)
     cache_read: int | None = None
@@ -124,6 +132,16 @@ class FakeBedrockServer(LoopbackServer[Behaviour, Recorded]):
         self.session_token, self.region = session_token, region
         self.auth_failure_status = auth_failure_status
         self.models = ["anthropic.claude-3-5-haiku-20241022-v1:0", "amazon.nova-lite-v1:0"]
+        #: Reasoning answered so far, as ``(signature, text)`` and ``(None, redacted data)``.
+        self.issued: set[tuple[str | None, str]] = set()
+
+    def issue(self, b: Behaviour) -> None:
+        """Remember the reasoning blocks an answer carries, to verify them when sent back."""
+        with self._lock:
+            if b.thinking and b.signature:
+                self.issued.add((b.signature, b.thinking))
+            if b.redacted is not None:
+                self.issued.add((None, b.redacted))
 
     def _handler_class(self) -> type[LoopbackHandler]:
         return _Handler
@@ -227,6 +245,53 @@ def validation_error(body: Any, model: str = "") -> str | None:
     return None
 
 
+THINKING_FIRST = (
+    "The model returned the following errors: messages.{i}.content.0.type: Expected "
+    "`thinking` or `redacted_thinking`, but found `{found}`. When `thinking` is enabled, a "
+    "final `assistant` message must start with a thinking block (preceeding the lastmost set "
+    "of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from "
+    "previous turns. To avoid this requirement, disable `thinking`."
+)
+_ANTHROPIC_KINDS = {"text": "text", "toolUse": "tool_use", "image": "image"}
+
+
+def _thinking_enabled(body: dict[str, Any]) -> bool:
+    fields = body.get("additionalModelRequestFields") or {}
+    return any(
+        isinstance(fields.get(key), dict) and fields[key].get("type") in ("enabled", "adaptive")
+        for key in ("thinking", "reasoning_config")
+    )
+
+
+def thinking_error(body: Any, issued: Container[tuple[str | None, str]]) -> str | None:
+    """What Claude with extended thinking refuses: reasoning it did not sign (or altered),
+    and a final assistant turn with a tool use that does not start with its reasoning."""
+    if not isinstance(body, dict) or not _thinking_enabled(body):
+        return None
+    messages = body["messages"]
+    for i, message in enumerate(messages):
+        for j, block in enumerate(message.get("content") or []):
+            reasoning = block.get("reasoningContent")
+            if reasoning is None:
+                continue
+            where = f"The model returned the following errors: messages.{i}.content.{j}"
+            signed = reasoning.get("reasoningText") or {}
+            if "redactedContent" in reasoning:
+                key: tuple[str | None, str] = (None, reasoning["redactedContent"])
+            elif not signed.get("signature"):
+                return f"{where}.thinking.signature: Field required"
+            else:
+                key = (signed["signature"], signed.get("text", ""))
+            if key not in issued:
+                return f"{where}: Invalid `signature` in `thinking` block"
+    turns = [i for i, message in enumerate(messages) if message.get("role") == "assistant"]
+    content = (messages[turns[-1]].get("content") or []) if turns else []
+    if not any("toolUse" in block for block in content) or "reasoningContent" in content[0]:
+        return None
+    found = next((_ANTHROPIC_KINDS[k] for k in _ANTHROPIC_KINDS if k in content[0]), "unknown")
+    return THINKING_FIRST.format(i=turns[-1], found=found)
+
+
 class _Handler(LoopbackHandler):
     fake: FakeBedrockServer
     answer_headers: ClassVar[Mapping[str, str]] = {"x-amzn-RequestId": REQUEST_ID}
@@ -245,7 +310,9 @@ class _Handler(LoopbackHandler):
             ]
             self._json(200, {"modelSummaries": summaries})
         elif method == "POST" and self.path.startswith("/model/") and "/converse" in self.path:
-            problem = validation_error(body, unquote(self.path))
+            problem = validation_error(body, unquote(self.path)) or thinking_error(
+                body, self.fake.issued
+            )
             if problem is not None:
                 self._error(400, "ValidationException", problem)
                 return
@@ -271,18 +338,19 @@ class _Handler(LoopbackHandler):
         if b.status != 200:
             kind = b.error_type or _ERROR_TYPES.get(b.status, "InternalServerException")
             self._error(b.status, kind, b.error_message, b.headers)
-        elif streamed:
+            return
+        self.fake.issue(b)
+        if streamed:
             self._stream(b)
         else:
             content: list[dict[str, Any]] = []
             if b.thinking:
-                content.append(
-                    {
-                        "reasoningContent": {
-                            "reasoningText": {"text": b.thinking, "signature": "sig"}
-                        }
-                    }
-                )
+                signed = {"text": b.thinking}
+                if b.signature:
+                    signed["signature"] = b.signature
+                content.append({"reasoningContent": {"reasoningText": signed}})
+            if b.redacted is not None:
+                content.append({"reasoningContent": {"redactedContent": b.redacted}})
             if b.text:
                 content.append({"text": b.text})
             content.extend({"toolUse": call} for call in b.tool_calls)
@@ -316,9 +384,19 @@ class _Handler(LoopbackHandler):
                 frames.append(
                     event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": delta})
                 )
-            signature = {"reasoningContent": {"signature": "c2lnbmF0dXJl"}}
+            if b.signature:
+                signature = {"reasoningContent": {"signature": b.signature}}
+                frames.append(
+                    event_message(
+                        "contentBlockDelta", {"contentBlockIndex": index, "delta": signature}
+                    )
+                )
+            frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
+        if b.redacted is not None:
+            redacted = {"reasoningContent": {"redactedContent": b.redacted}}
             frames.append(
-                event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": signature})
+                event_message("contentBlockDelta", {"contentBlockIndex": index, "delta": redacted})
             )
             frames.append(event_message("contentBlockStop", {"contentBlockIndex": index}))
             index += 1

@@ -13,11 +13,13 @@ import httpx
 import pytest
 from blockbuster import blockbuster_ctx
 
+from fluent_ai import FluentAI
 from fluent_ai.errors import (
     AuthenticationError,
     ConfigurationError,
     ContextLengthError,
     InvalidParameterError,
+    InvalidRequestError,
     MalformedResponseError,
     ModelNotFoundError,
     PermissionDeniedError,
@@ -27,15 +29,19 @@ from fluent_ai.errors import (
 )
 from fluent_ai.providers.aws_eventstream import EventStreamDecoder
 from fluent_ai.providers.aws_sigv4 import AwsCredentials, SigV4Signer
-from fluent_ai.providers.bedrock import BedrockProvider
+from fluent_ai.providers.base import ResultBuilder
+from fluent_ai.providers.bedrock import BedrockProvider, ConverseStreamState
+from fluent_ai.providers.bedrock_wire import parse_converse
 from fluent_ai.transport.http import TransportConfig
 from fluent_ai.transport.retry import RetryPolicy
+from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import (
     ChatRequest,
     Chunk,
     Done,
     ImagePart,
     Message,
+    Reasoning,
     Role,
     TextDelta,
     TextPart,
@@ -505,6 +511,147 @@ async def test_list_models_uses_the_control_plane(server: FakeBedrockServer) -> 
     assert await make(server).list_models() == server.models
     assert server.requests[-1].method == "GET"
     assert server.requests[-1].path == "/foundation-models"
+
+
+# -- signed reasoning (extended thinking) ------------------------------------------------
+
+THOUGHT = "Adding two and three gives five."
+SIGNATURE = "EqoBCkgIARABGAIiQL2sig=="
+REDACTED = "RW5jcnlwdGVkIHJlYXNvbmluZw=="
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+CALL = {"toolUseId": "tooluse_1", "name": "add", "input": {"a": 2, "b": 3}}
+
+
+async def test_signed_and_redacted_reasoning_stream_and_complete(
+    server: FakeBedrockServer,
+) -> None:
+    answer = Behaviour(text="5", thinking=THOUGHT, signature=SIGNATURE, redacted=REDACTED)
+    server.queue(answer, answer)
+    provider = make(server)
+    chunks = await collect(provider, ask())
+    reasoning = [c for c in chunks if isinstance(c, ThinkingDelta)]
+    assert "".join(c.text for c in reasoning) == THOUGHT
+    assert reasoning[-2:] == [
+        ThinkingDelta("", signature=SIGNATURE),
+        ThinkingDelta("", redacted=REDACTED),
+    ]
+    builder = ResultBuilder(MODEL)
+    for chunk in chunks:
+        builder.add(chunk)
+    expected = (
+        Reasoning(THOUGHT, SIGNATURE, None, "bedrock"),
+        Reasoning("", None, REDACTED, "bedrock"),
+    )
+    assert builder.result().reasoning == expected
+    result = await provider.complete(ask())
+    assert (result.text, result.thinking, result.reasoning) == ("5", THOUGHT, expected)
+
+
+async def test_unsigned_reasoning_is_shown_but_not_kept(server: FakeBedrockServer) -> None:
+    """Models that do not sign (DeepSeek R1 on Bedrock) give thinking text, no blocks."""
+    server.queue(Behaviour(text="ok", thinking="plain thought", signature=None))
+    result = await make(server).complete(ask())
+    assert (result.thinking, result.reasoning) == ("plain thought", ())
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [{"reasoningContent": "text"}, {"reasoningContent": {"signature": 7}}],
+    ids=["not-an-object", "signature-not-a-string"],
+)
+def test_malformed_reasoning_delta(delta: dict[str, Any]) -> None:
+    state = ConverseStreamState("bedrock", MODEL)
+    payload = json.dumps({"contentBlockIndex": 0, "delta": delta})
+    with pytest.raises(MalformedResponseError, match="reasoning"):
+        state.feed(SSEEvent(data=payload, event="contentBlockDelta"))
+
+
+def test_malformed_reasoning_block_in_a_complete_answer() -> None:
+    content = [{"reasoningContent": {"reasoningText": {"text": "t", "signature": 7}}}]
+    data = {"output": {"message": {"role": "assistant", "content": content}}}
+    with pytest.raises(MalformedResponseError, match="Converse format"):
+        parse_converse(data, provider="bedrock", model=MODEL)
+
+
+async def test_reasoning_goes_back_first_and_only_when_bedrock_signed_it(
+    server: FakeBedrockServer,
+) -> None:
+    blocks = (
+        Reasoning(THOUGHT, SIGNATURE, None, "bedrock"),
+        Reasoning("", None, REDACTED, "bedrock"),
+        Reasoning("unsigned", None, None, "bedrock"),
+        Reasoning("elsewhere", "anthropic-sig", None, "anthropic"),
+    )
+    request = ask(
+        Message.user("2+3?"),
+        Message.assistant("Let me add.", (ToolCall("tooluse_1", "add", '{"a": 2}'),), blocks),
+        Message(Role.TOOL, "5", tool_call_id="tooluse_1", name="add"),
+    )
+    await make(server).complete(request)
+    assistant = server.chat_requests[-1].body["messages"][1]
+    assert assistant["content"] == [
+        {"reasoningContent": {"reasoningText": {"text": THOUGHT, "signature": SIGNATURE}}},
+        {"reasoningContent": {"redactedContent": REDACTED}},
+        {"text": "Let me add."},
+        {"toolUse": {"toolUseId": "tooluse_1", "name": "add", "input": {"a": 2}}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "message"),
+    [
+        ((), "Expected `thinking` or `redacted_thinking`, but found `tool_use`"),
+        ((Reasoning("edited thought", SIGNATURE, None, "bedrock"),), "Invalid `signature`"),
+    ],
+    ids=["dropped", "altered"],
+)
+async def test_thinking_follow_up_without_its_signed_reasoning_is_refused(
+    server: FakeBedrockServer, reasoning: tuple[Reasoning, ...], message: str
+) -> None:
+    """The fake refuses, as Claude does, a tool-use follow-up missing or altering its block."""
+    request = ask(
+        Message.user("2+3?"),
+        Message.assistant("", (ToolCall("tooluse_1", "add", '{"a": 2}'),), reasoning),
+        Message(Role.TOOL, "5", tool_call_id="tooluse_1", name="add"),
+        extra=THINKING,
+    )
+    with pytest.raises(InvalidRequestError, match=message) as caught:
+        await make(server).complete(request)
+    assert (caught.value.status, caught.value.code) == (400, "ValidationException")
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "complete"])
+async def test_agent_thinking_round_trip_through_a_tool_call(
+    server: FakeBedrockServer, streamed: bool
+) -> None:
+    server.queue(
+        Behaviour(
+            text="", thinking=THOUGHT, signature=SIGNATURE, redacted=REDACTED, tool_calls=[CALL]
+        ),
+        Behaviour(text="2 + 3 = 5."),
+    )
+    agent = await (
+        FluentAI.agent().model(make(server)).streaming(streamed).extra_body(**THINKING).abuild()
+    )
+    first = await agent.chat("What is 2+3?").result()
+    assert first.tool_calls[0].id == "tooluse_1"
+    assert agent.history[-1].reasoning == (
+        Reasoning(THOUGHT, SIGNATURE, None, "bedrock"),
+        Reasoning("", None, REDACTED, "bedrock"),
+    )
+    reply = Message(Role.TOOL, "5", tool_call_id="tooluse_1", name="add")
+    assert await agent.chat(reply).text() == "2 + 3 = 5."
+    body = server.chat_requests[-1].body
+    assert body["additionalModelRequestFields"] == THINKING
+    user, assistant, results = body["messages"]
+    assert user["content"] == [{"text": "What is 2+3?"}]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"] == [
+        {"reasoningContent": {"reasoningText": {"text": THOUGHT, "signature": SIGNATURE}}},
+        {"reasoningContent": {"redactedContent": REDACTED}},
+        {"toolUse": CALL},
+    ]
+    assert results["content"][0]["toolResult"]["toolUseId"] == "tooluse_1"
 
 
 # -- the event-stream decoder -------------------------------------------------------

@@ -138,14 +138,16 @@ class ResultBuilder:
 
 def chunks_of(result: ChatResult) -> Iterable[Chunk]:
     """The chunks a stream of ``result`` would have carried (for non-streamed calls)."""
-    if result.reasoning:
-        for block in result.reasoning:
-            if block.redacted is not None:
-                yield ThinkingDelta("", redacted=block.redacted)
-            else:
-                yield ThinkingDelta(block.text, signature=block.signature)
-    elif result.thinking:
-        yield ThinkingDelta(result.thinking)
+    for block in result.reasoning:
+        if block.redacted is not None:
+            yield ThinkingDelta("", redacted=block.redacted)
+        else:
+            yield ThinkingDelta(block.text, signature=block.signature)
+    # Reasoning text outside any signed block (unsigned thinking) still reaches ``thinking``.
+    covered = "".join(block.text for block in result.reasoning)
+    rest = result.thinking.replace(covered, "", 1) if covered else result.thinking
+    if rest:
+        yield ThinkingDelta(rest)
     if result.text:
         yield TextDelta(result.text)
     for index, call in enumerate(result.tool_calls):

@@ -258,11 +258,25 @@ class ConverseStreamState:
                 raise self._malformed("toolUse delta without its start or input", payload)
             return [ToolCallDelta(index, arguments=piece)] if piece else []
         reasoning = delta.get("reasoningContent")
-        if type(reasoning) is dict and reasoning.get("text"):
-            if type(reasoning["text"]) is not str:
-                raise self._malformed("reasoning text is not a string", payload)
+        if reasoning is not None:
+            return self._reasoning(reasoning, payload)
+        return []  # citations and future kinds: nothing to show
+
+    def _reasoning(self, reasoning: Any, payload: dict[str, Any]) -> list[Chunk]:
+        """A ``ReasoningContentBlockDelta``: text, or the signature that closes the block,
+        or a whole redacted block (base64) — all kept so the turn can be sent back."""
+        if type(reasoning) is not dict:
+            raise self._malformed("reasoningContent is not an object", payload)
+        for key in ("text", "signature", "redactedContent"):
+            if reasoning.get(key) is not None and type(reasoning[key]) is not str:
+                raise self._malformed(f"reasoning {key} is not a string", payload)
+        if reasoning.get("text"):
             return [ThinkingDelta(reasoning["text"])]
-        return []  # signatures, redacted reasoning, citations: nothing to show
+        if reasoning.get("signature"):
+            return [ThinkingDelta("", signature=reasoning["signature"])]
+        if reasoning.get("redactedContent") is not None:
+            return [ThinkingDelta("", redacted=reasoning["redactedContent"])]
+        return []
 
     def finish(self) -> list[Chunk]:
         """The closing chunks; a stream that never reached ``messageStop`` was cut."""

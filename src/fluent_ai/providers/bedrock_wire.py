@@ -3,7 +3,9 @@
 Field names follow the Converse / ConverseStream API reference (``messages``,
 ``system``, ``inferenceConfig``, ``toolConfig``, ``additionalModelRequestFields``).
 Converse insists on alternating user/assistant turns, so consecutive messages of one
-role are merged and tool results travel in a user message, as the API requires.
+role are merged and tool results travel in a user message, as the API requires. Signed
+reasoning (``reasoningContent``) is read from answers and sent back ahead of the turn's
+text and tool uses: Claude with extended thinking refuses a tool-use follow-up without it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluent_ai.errors import InvalidParameterError, MalformedResponseError
-from fluent_ai.types import ChatRequest, ChatResult, ImagePart, Message, Role, ToolCall, Usage
+from fluent_ai.types import (
+    ChatRequest,
+    ChatResult,
+    ImagePart,
+    Message,
+    Reasoning,
+    Role,
+    ToolCall,
+    Usage,
+)
 
 __all__ = [
     "EMPTY_RESULT",
@@ -56,6 +67,8 @@ _TOP_LEVEL = frozenset(
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
 #: What an empty tool result says: Converse rejects a blank text block, even in a result.
 EMPTY_RESULT = "(no output)"
+#: The provider name reasoning blocks must carry to be sent back (only Bedrock can verify them).
+_PROVIDER = "bedrock"
 
 
 # -- request ------------------------------------------------------------------------
@@ -136,14 +149,15 @@ def _empty_schema() -> dict[str, Any]:
 
 
 def _content(message: Message) -> list[dict[str, Any]]:
-    """The content blocks of one message (text, images, tool uses, a tool result)."""
+    """The content blocks of one message (reasoning, text, images, tool uses, a tool result)."""
     if message.role is Role.TOOL:
         if not message.tool_call_id:
             raise InvalidParameterError("tool_call_id", "Bedrock matches tool results by call id")
         text = message.text if message.text.strip() else EMPTY_RESULT
         result = {"toolUseId": message.tool_call_id, "content": [{"text": text}]}
         return [{"toolResult": result}]
-    blocks: list[dict[str, Any]] = []
+    reasoning = message.reasoning if message.role is Role.ASSISTANT else ()
+    blocks = [_reasoning(block) for block in reasoning if _sendable(block)]
     parts = (message.content,) if isinstance(message.content, str) else message.content
     for part in parts:
         # Blank text ("\n\n" before a tool call is common) is refused by Converse.
@@ -163,6 +177,19 @@ def _content(message: Message) -> list[dict[str, Any]]:
             ) from None
         blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": arguments}})
     return blocks
+
+
+def _sendable(block: Reasoning) -> bool:
+    """Signed or redacted blocks Bedrock made; others (a fallback's, unsigned) cannot verify."""
+    return block.provider == _PROVIDER and (bool(block.signature) or block.redacted is not None)
+
+
+def _reasoning(block: Reasoning) -> dict[str, Any]:
+    """A ``ReasoningContentBlock``: the text with its signature, unmodified, or the redaction."""
+    if block.redacted is not None:
+        return {"reasoningContent": {"redactedContent": block.redacted}}
+    signed = {"text": block.text, "signature": block.signature}
+    return {"reasoningContent": {"reasoningText": signed}}
 
 
 def _image(part: ImagePart) -> dict[str, Any]:
@@ -243,14 +270,14 @@ def parse_converse(data: Any, *, provider: str, model: str) -> ChatResult:
     """A Converse answer (``output.message.content`` blocks) as a :class:`ChatResult`."""
     texts: list[str] = []
     thoughts: list[str] = []
+    blocks: list[Reasoning] = []
     calls: list[ToolCall] = []
     try:
         for block in data["output"]["message"]["content"]:
             if "text" in block:
                 texts.append(str(block["text"]))
             elif "reasoningContent" in block:
-                reasoning = block["reasoningContent"].get("reasoningText") or {}
-                thoughts.append(str(reasoning.get("text", "")))
+                _read_reasoning(block["reasoningContent"], thoughts, blocks, provider)
             elif "toolUse" in block:
                 use = block["toolUse"]
                 arguments = json.dumps(use.get("input") or {}, ensure_ascii=False)
@@ -269,4 +296,23 @@ def parse_converse(data: Any, *, provider: str, model: str) -> ChatResult:
         usage=parse_usage(data.get("usage")),
         tool_calls=tuple(calls),
         thinking="".join(thoughts),
+        reasoning=tuple(blocks),
     )
+
+
+def _read_reasoning(raw: Any, thoughts: list[str], blocks: list[Reasoning], provider: str) -> None:
+    """One ``ReasoningContentBlock``: its text joins ``thinking``; signed or redacted, it is
+    also kept as a block to send back (an unsigned one cannot be verified, so is not)."""
+    if "redactedContent" in raw:
+        blocks.append(Reasoning("", None, _string(raw["redactedContent"]), provider))
+    elif "reasoningText" in raw:
+        thoughts.append(_string(raw["reasoningText"]["text"]))
+        signature = raw["reasoningText"].get("signature")
+        if signature:
+            blocks.append(Reasoning(thoughts[-1], _string(signature), None, provider))
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
