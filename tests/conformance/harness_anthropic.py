@@ -7,31 +7,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from fluent_ai.providers.anthropic import AnthropicProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.retry import RetryPolicy
-from tests.conformance.spec import GOOD_KEY, Scenario
+from tests.conformance.spec import (
+    GOOD_KEY,
+    HarnessBase,
+    Scenario,
+    joined_text,
+    transport_config,
+)
 from tests.fakes.anthropic_server import Behaviour, FakeAnthropicServer
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(b.get("text", "") for b in content if b.get("type") == "text")
-
-
-class AnthropicHarness:
+class AnthropicHarness(HarnessBase):
     name = "anthropic"
     model = "claude-sonnet-4-5"
     supports_thinking = True
     supports_error_events = True
 
-    def __init__(self, server: FakeAnthropicServer) -> None:
-        self.server = server
-        self.pool = ClientPool()
-
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> AnthropicProvider:
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return AnthropicProvider(
             api_key=api_key,
             base_url=self.server.base_url,
@@ -39,9 +32,6 @@ class AnthropicHarness:
             config=config,
             pool=self.pool,
         )
-
-    def queue(self, *scenarios: Scenario) -> None:
-        self.server.queue(*(self._behaviour(s) for s in scenarios))
 
     @staticmethod
     def _behaviour(s: Scenario) -> Behaviour:
@@ -63,10 +53,10 @@ class AnthropicHarness:
 
     def system_text(self, body: Any) -> str | None:
         system = body.get("system")
-        return None if system is None else _text(system)
+        return None if system is None else joined_text(system)
 
     def turns(self, body: Any) -> list[tuple[str, str]]:
-        return [(m["role"], _text(m["content"])) for m in body["messages"]]
+        return [(m["role"], joined_text(m["content"])) for m in body["messages"]]
 
     def image_data(self, body: Any) -> str | None:
         content = body["messages"][-1]["content"]
@@ -84,7 +74,7 @@ class AnthropicHarness:
             content = message["content"]
             for block in content if isinstance(content, list) else []:
                 if block.get("type") == "tool_result":
-                    return block["tool_use_id"], _text(block["content"])
+                    return block["tool_use_id"], joined_text(block["content"])
         return None
 
 

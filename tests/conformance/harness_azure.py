@@ -6,10 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fluent_ai.providers.azure import AzureOpenAIProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.retry import RetryPolicy
 from tests.conformance.harness_openai import OpenAIHarness
-from tests.conformance.spec import GOOD_KEY
+from tests.conformance.spec import GOOD_KEY, transport_config
 from tests.fakes.azure_server import FakeAzureServer
 
 
@@ -22,7 +20,7 @@ class AzureHarness(OpenAIHarness):
     supports_error_events = True
 
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> AzureOpenAIProvider:
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return AzureOpenAIProvider(
             endpoint=self.server.base_url,
             deployment=self.model,

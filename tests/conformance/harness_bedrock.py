@@ -7,29 +7,27 @@ from contextlib import contextmanager
 from typing import Any
 
 from fluent_ai.providers.bedrock import BedrockProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.retry import RetryPolicy
-from tests.conformance.spec import GOOD_KEY, Scenario
+from tests.conformance.spec import (
+    GOOD_KEY,
+    HarnessBase,
+    Scenario,
+    transport_config,
+)
 from tests.fakes.bedrock_server import Behaviour, FakeBedrockServer
 
 ACCESS_KEY = "AKIDCONFORMANCE"
 REGION = "eu-west-3"
 
 
-class BedrockHarness:
+class BedrockHarness(HarnessBase):
     name = "bedrock"
     model = "anthropic.claude-3-5-haiku-20241022-v1:0"
     supports_thinking = True
     supports_error_events = True
 
-    def __init__(self, server: FakeBedrockServer) -> None:
-        self.server = server
-        self.pool = ClientPool()
-
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> BedrockProvider:
         """``api_key`` is the secret access key: a wrong one breaks the signature."""
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return BedrockProvider(
             region=REGION,
             model=self.model,
@@ -40,9 +38,6 @@ class BedrockHarness:
             pool=self.pool,
             env={},
         )
-
-    def queue(self, *scenarios: Scenario) -> None:
-        self.server.queue(*(self._behaviour(s) for s in scenarios))
 
     @staticmethod
     def _behaviour(s: Scenario) -> Behaviour:

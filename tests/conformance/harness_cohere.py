@@ -8,33 +8,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from fluent_ai.providers.cohere import CohereProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.retry import RetryPolicy
-from tests.conformance.spec import GOOD_KEY, Scenario
+from tests.conformance.spec import (
+    GOOD_KEY,
+    HarnessBase,
+    Scenario,
+    joined_text,
+    transport_config,
+)
 from tests.fakes.cohere_server import Behaviour, FakeCohereServer
 
 
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
-
-
-class CohereHarness:
+class CohereHarness(HarnessBase):
     name = "cohere"
     model = "command-a-03-2025"
     supports_thinking = True
     supports_error_events = False
 
-    def __init__(self, server: FakeCohereServer) -> None:
-        self.server = server
-        self.pool = ClientPool()
-
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> CohereProvider:
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return CohereProvider(
             api_key=api_key,
             base_url=self.server.base_url,
@@ -42,9 +33,6 @@ class CohereHarness:
             config=config,
             pool=self.pool,
         )
-
-    def queue(self, *scenarios: Scenario) -> None:
-        self.server.queue(*(self._behaviour(s) for s in scenarios))
 
     @staticmethod
     def _behaviour(s: Scenario) -> Behaviour:
@@ -70,12 +58,12 @@ class CohereHarness:
         return [r.body for r in self.server.chat_requests]
 
     def system_text(self, body: Any) -> str | None:
-        texts = [_text(m["content"]) for m in body["messages"] if m["role"] == "system"]
+        texts = [joined_text(m["content"]) for m in body["messages"] if m["role"] == "system"]
         return texts[0] if texts else None
 
     def turns(self, body: Any) -> list[tuple[str, str]]:
         return [
-            (m["role"], _text(m.get("content")))
+            (m["role"], joined_text(m.get("content")))
             for m in body["messages"]
             if m["role"] in ("user", "assistant")
         ]
@@ -94,7 +82,7 @@ class CohereHarness:
     def tool_result(self, body: Any) -> tuple[str, str] | None:
         for m in body["messages"]:
             if m["role"] == "tool":
-                return m["tool_call_id"], _text(m["content"])
+                return m["tool_call_id"], joined_text(m["content"])
         return None
 
 

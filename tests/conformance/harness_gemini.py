@@ -8,25 +8,23 @@ from contextlib import contextmanager
 from typing import Any
 
 from fluent_ai.providers.gemini import GeminiProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.retry import RetryPolicy
-from tests.conformance.spec import GOOD_KEY, Scenario
+from tests.conformance.spec import (
+    GOOD_KEY,
+    HarnessBase,
+    Scenario,
+    transport_config,
+)
 from tests.fakes.gemini_server import Behaviour, FakeGeminiServer
 
 
-class GeminiHarness:
+class GeminiHarness(HarnessBase):
     name = "gemini"
     model = "gemini-2.5-flash"
     supports_thinking = True
     supports_error_events = True
 
-    def __init__(self, server: FakeGeminiServer) -> None:
-        self.server = server
-        self.pool = ClientPool()
-
     def provider(self, *, api_key: str = GOOD_KEY, max_retries: int = 0) -> GeminiProvider:
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return GeminiProvider(
             api_key=api_key,
             base_url=self.server.base_url,
@@ -34,9 +32,6 @@ class GeminiHarness:
             config=config,
             pool=self.pool,
         )
-
-    def queue(self, *scenarios: Scenario) -> None:
-        self.server.queue(*(self._behaviour(s) for s in scenarios))
 
     @staticmethod
     def _behaviour(s: Scenario) -> Behaviour:

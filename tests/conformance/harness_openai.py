@@ -8,27 +8,25 @@ from contextlib import contextmanager
 from typing import Any
 
 from fluent_ai.providers.openai_compat import OpenAICompatibleProvider
-from fluent_ai.transport.http import TransportConfig
-from fluent_ai.transport.pool import ClientPool
-from fluent_ai.transport.retry import RetryPolicy
-from tests.conformance.spec import GOOD_KEY, Scenario
+from tests.conformance.spec import (
+    GOOD_KEY,
+    HarnessBase,
+    Scenario,
+    transport_config,
+)
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
 
 
-class OpenAIHarness:
+class OpenAIHarness(HarnessBase):
     name = "openai"
     model = "gpt-4o-mini"
     supports_thinking = False
     supports_error_events = True
 
-    def __init__(self, server: FakeOpenAIServer) -> None:
-        self.server = server
-        self.pool = ClientPool()
-
     def provider(
         self, *, api_key: str = GOOD_KEY, max_retries: int = 0
     ) -> OpenAICompatibleProvider:
-        config = TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+        config = transport_config(max_retries)
         return OpenAICompatibleProvider(
             name="openai",
             base_url=self.server.base_url,
@@ -37,9 +35,6 @@ class OpenAIHarness:
             config=config,
             pool=self.pool,
         )
-
-    def queue(self, *scenarios: Scenario) -> None:
-        self.server.queue(*(self._behaviour(s) for s in scenarios))
 
     @staticmethod
     def _behaviour(s: Scenario) -> Behaviour:

@@ -13,8 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fluent_ai.providers.base import Provider
+from fluent_ai.transport.http import TransportConfig
+from fluent_ai.transport.pool import ClientPool
+from fluent_ai.transport.retry import RetryPolicy
 
-__all__ = ["GOOD_KEY", "PNG_BASE64", "Harness", "Scenario", "ToolCallSpec"]
+__all__ = [
+    "GOOD_KEY",
+    "PNG_BASE64",
+    "Harness",
+    "HarnessBase",
+    "Scenario",
+    "ToolCallSpec",
+    "joined_text",
+    "transport_config",
+]
 
 #: A 1x1 PNG; adapters must forward these bytes (base64) to the upstream.
 PNG_BASE64 = (
@@ -99,3 +111,34 @@ class Harness(Protocol):
     def tool_result(self, body: Any) -> tuple[str, str] | None:
         """(call id, result text) of the tool result in the request, if any; protocols
         that match results by function name instead of id return the name."""
+
+
+def transport_config(max_retries: int) -> TransportConfig:
+    """Fast retries, so the 429 case waits milliseconds, not seconds."""
+    return TransportConfig(retry=RetryPolicy(max_retries=max_retries, base_delay=0.01))
+
+
+def joined_text(content: Any) -> str:
+    """The text of a wire message's content: a string, or the ``text`` of its parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
+class HarnessBase:
+    """What every harness shares: its server, a private client pool, queueing scenarios.
+
+    Subclasses turn a :class:`Scenario` into their server's behaviour in ``_behaviour``.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.pool = ClientPool()
+
+    def _behaviour(self, scenario: Scenario) -> Any:
+        raise NotImplementedError
+
+    def queue(self, *scenarios: Scenario) -> None:
+        self.server.queue(*(self._behaviour(s) for s in scenarios))
