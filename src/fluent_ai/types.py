@@ -64,11 +64,17 @@ ContentPart: TypeAlias = TextPart | ImagePart
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A complete tool call the model asked for; ``arguments`` is the raw JSON text."""
+    """A complete tool call the model asked for; ``arguments`` is the raw JSON text.
+
+    ``signature`` is opaque provider data that must go back with the call in the
+    history (Gemini's ``thoughtSignature``); it travels with the call, so a saved and
+    reloaded conversation keeps it.
+    """
 
     id: str
     name: str
     arguments: str
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +221,8 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+    #: Opaque data to send back with the call (see :class:`ToolCall`).
+    signature: str | None = None
     kind: ClassVar[str] = "tool_call"
 
 

@@ -98,12 +98,14 @@ class ResultBuilder:
                 self._blocks.append(Reasoning(text, chunk.signature, chunk.redacted))
                 self._open.clear()
         elif isinstance(chunk, ToolCallDelta):
-            slot = self._tools.setdefault(chunk.index, ["", "", ""])
+            slot = self._tools.setdefault(chunk.index, ["", "", "", ""])
             if chunk.id:
                 slot[0] = chunk.id
             if chunk.name:
                 slot[1] += chunk.name
             slot[2] += chunk.arguments
+            if chunk.signature:
+                slot[3] = chunk.signature
         elif isinstance(chunk, UsageChunk):
             self.usage = chunk.usage
         elif isinstance(chunk, Done):
@@ -114,7 +116,12 @@ class ResultBuilder:
 
     def result(self) -> ChatResult:
         calls = tuple(
-            ToolCall(id=slot[0] or f"call_{index}", name=slot[1], arguments=slot[2] or "{}")
+            ToolCall(
+                id=slot[0] or f"call_{index}",
+                name=slot[1],
+                arguments=slot[2] or "{}",
+                signature=slot[3] or None,
+            )
             for index, slot in sorted(self._tools.items())
         )
         return ChatResult(
@@ -151,6 +158,6 @@ def chunks_of(result: ChatResult) -> Iterable[Chunk]:
     if result.text:
         yield TextDelta(result.text)
     for index, call in enumerate(result.tool_calls):
-        yield ToolCallDelta(index, call.id, call.name, call.arguments)
+        yield ToolCallDelta(index, call.id, call.name, call.arguments, call.signature)
     yield UsageChunk(result.usage)
     yield Done(result.finish_reason, result.model, result.cost_usd)
