@@ -285,7 +285,9 @@ class ChatResult:
         }
         if self.tool_calls:
             data["tool_calls"] = [
-                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
+                {"id": c.id, "name": c.name, "arguments": c.arguments}
+                | ({"signature": c.signature} if c.signature else {})
+                for c in self.tool_calls
             ]
         if self.thinking:
             data["thinking"] = self.thinking

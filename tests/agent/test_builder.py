@@ -309,3 +309,14 @@ def test_history_dicts_keep_tool_calls_and_tool_results() -> None:
 def test_malformed_tool_history_is_refused(item: dict[str, Any]) -> None:
     with pytest.raises(InvalidParameterError, match="conversation_history"):
         FluentAI.agent().conversation_history(item)
+
+
+def test_history_dicts_keep_a_tool_call_signature() -> None:
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "f", "arguments": "{}"},
+        "signature": "opaque==",
+    }
+    builder = FluentAI.agent().conversation_history({"role": "assistant", "tool_calls": [call]})
+    assert builder.config.history[0].tool_calls[0].signature == "opaque=="

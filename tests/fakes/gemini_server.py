@@ -11,6 +11,12 @@ and the paginated ``GET /v1beta/models``. The key travels in ``x-goog-api-key`` 
 Faults on demand: error statuses with a ``RetryInfo`` delay or a ``Retry-After`` header,
 streams cut mid-event, malformed events, ``{"error": …}`` inside a stream, streams that end
 cleanly but without a finish reason, prompts blocked by ``promptFeedback``.
+
+With ``require_signatures`` it validates thought signatures as Gemini 3 does: in the
+current turn (everything after the last user content that is not function responses) the
+first function call of every model step must carry a ``thoughtSignature``, and every
+signature sent must be one this server issued or the documented
+``skip_thought_signature_validator``; otherwise 400 with Gemini's messages.
 """
 
 from __future__ import annotations
@@ -36,6 +42,14 @@ STATUS_NAMES = {
 }
 GENERATE = (":generateContent", ":streamGenerateContent")
 BAD_KEY_MESSAGE = "API key not valid. Please pass a valid API key."
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+MISSING_SIGNATURE = (
+    "Function call is missing a thought_signature in functionCall parts. This is required "
+    "for tools to work correctly, and missing thought_signature may lead to degraded model "
+    "performance. Additional data, function call `{name}` , position {position}. Please "
+    "refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+)
+CORRUPTED_SIGNATURE = "Corrupted thought signature."
 NO_KEY_MESSAGE = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -105,11 +119,45 @@ class FakeGeminiServer(LoopbackServer[Behaviour, Recorded]):
 
     base_path = "/v1beta"
 
-    def __init__(self, *, api_key: str | None = None, page_size: int = 50) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, page_size: int = 50, require_signatures: bool = False
+    ) -> None:
         super().__init__(Behaviour())
         self.api_key = api_key
         self.page_size = page_size
+        self.require_signatures = require_signatures
         self.models = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"]
+        #: Every thought signature handed out with a function call.
+        self.issued: set[str] = set()
+
+    def issue(self, signature: str) -> None:
+        with self._lock:
+            self.issued.add(signature)
+
+    def signature_problem(self, body: dict[str, Any]) -> str | None:
+        """Why Gemini 3 would refuse ``body``'s signatures, or ``None``."""
+        if not self.require_signatures:
+            return None
+        contents = [c for c in body.get("contents", []) if isinstance(c, dict)]
+        start = 0
+        for index, content in enumerate(contents):
+            parts = content.get("parts") or []
+            if content.get("role") == "user" and any("functionResponse" not in p for p in parts):
+                start = index + 1  # the current turn begins after the user's last prompt
+        with self._lock:
+            issued = set(self.issued)
+        for index, content in enumerate(contents):
+            if content.get("role") != "model":
+                continue
+            calls = [p for p in content.get("parts") or [] if "functionCall" in p]
+            for part in calls:
+                signature = part.get("thoughtSignature")
+                if signature is not None and signature not in issued | {SKIP_SIGNATURE}:
+                    return CORRUPTED_SIGNATURE
+            if index >= start and calls and not calls[0].get("thoughtSignature"):
+                name = calls[0]["functionCall"].get("name")
+                return MISSING_SIGNATURE.format(name=name, position=index + 1)
+        return None
 
     def _handler_class(self) -> type[LoopbackHandler]:
         return _Handler
@@ -227,6 +275,11 @@ class _Handler(LoopbackHandler):
         if not isinstance(body, dict):
             self._json(400, error_body(400, "Invalid JSON payload received."))
             return
+        problem = self.fake.signature_problem(body) if method != "batchEmbedContents" else None
+        if problem:
+            self.fake.put_back(behaviour)
+            self._json(400, error_body(400, problem))
+            return
         if method == "batchEmbedContents":
             self._json(200, self._embeddings(body))
         elif method == "generateContent":
@@ -284,8 +337,7 @@ class _Handler(LoopbackHandler):
             "responseId": "fake-response",
         }
 
-    @staticmethod
-    def _call_parts(b: Behaviour) -> list[dict[str, Any]]:
+    def _call_parts(self, b: Behaviour) -> list[dict[str, Any]]:
         parts = []
         for call in b.tool_calls or []:
             function = {"name": call["name"], "args": call.get("args", {})}
@@ -294,6 +346,7 @@ class _Handler(LoopbackHandler):
             part: dict[str, Any] = {"functionCall": function}
             if call.get("thoughtSignature"):
                 part["thoughtSignature"] = call["thoughtSignature"]
+                self.fake.issue(call["thoughtSignature"])
             parts.append(part)
         return parts
 

@@ -23,9 +23,15 @@ from fluent_ai.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from fluent_ai.providers.gemini import GeminiProvider, SignatureMemo
+from fluent_ai.providers.base import ResultBuilder
+from fluent_ai.providers.gemini import GeminiProvider
 from fluent_ai.providers.gemini_stream import parse_response
-from fluent_ai.providers.gemini_wire import SKIP_SIGNATURE, build_body, clean_schema
+from fluent_ai.providers.gemini_wire import (
+    SKIP_SIGNATURE,
+    SYNTHETIC_ID_PREFIX,
+    build_body,
+    clean_schema,
+)
 from fluent_ai.transport.http import TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.retry import RetryPolicy
@@ -47,7 +53,7 @@ from tests.fakes.gemini_server import Behaviour, FakeGeminiServer
 
 KEY = "gm-test-key"
 MODEL = "gemini-2.5-flash"
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -101,8 +107,22 @@ async def drain_into(chunks: list[Chunk], provider: GeminiProvider, request: Cha
         chunks.append(chunk)
 
 
-def body(request: ChatRequest, memo: SignatureMemo | None = None) -> dict[str, Any]:
-    return build_body(request, memo or SignatureMemo())
+def body(request: ChatRequest) -> dict[str, Any]:
+    return build_body(request)
+
+
+async def answer_calls(
+    provider: GeminiProvider, request: ChatRequest, *, streamed: bool
+) -> tuple[list[ToolCall], str]:
+    """The tool calls of one answer and its finish reason, streamed or not."""
+    if streamed:
+        builder = ResultBuilder(MODEL)
+        async for chunk in provider.stream(request):
+            builder.add(chunk)
+        result = builder.result()
+    else:
+        result = await provider.complete(request)
+    return list(result.tool_calls), result.finish_reason
 
 
 # -- the request ----------------------------------------------------------------------
@@ -266,7 +286,7 @@ def test_object_and_array_keys_only_on_their_types() -> None:
 
 def test_tools_become_function_declarations() -> None:
     no_args = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
-    search = {"googleSearch": {}}
+    search: dict[str, Any] = {"googleSearch": {}}
     wire = body(ask(Message.user("hi"), tools=(WEATHER, no_args, search)))
     assert wire["tools"] == [
         {
@@ -410,25 +430,18 @@ async def test_signatures_and_ids_go_back_with_their_calls(
     server.queue(Behaviour(text="", tool_calls=[signed, native]), Behaviour(text="Sunny."))
     provider = make(server, pool)
     request = ask(Message.user("Weather?"), tools=(WEATHER,))
-    if streamed:
-        chunks = await collect(provider, request)
-        deltas = [c for c in chunks if isinstance(c, ToolCallDelta)]
-        calls = [ToolCall(d.id or "", d.name or "", d.arguments) for d in deltas]
-        done = chunks[-1]
-        assert isinstance(done, Done)
-        finish = done.finish_reason
-    else:
-        result = await provider.complete(request)
-        calls, finish = list(result.tool_calls), result.finish_reason
+    calls, finish = await answer_calls(provider, request, streamed=streamed)
     assert finish == "tool_calls"
-    assert [(c.id, c.name, json.loads(c.arguments)) for c in calls] == [
-        ("call_0", "get_weather", {"city": city}),
-        ("fc-9", "get_time", {"zone": city}),
+    assert [(c.name, json.loads(c.arguments), c.signature) for c in calls] == [
+        ("get_weather", {"city": city}, "c2ln"),
+        ("get_time", {"zone": city}, None),
     ]
+    assert calls[0].id.startswith(SYNTHETIC_ID_PREFIX), "Gemini gave no id: one is made up"
+    assert calls[1].id == "fc-9"
     follow_up = ask(
         Message.user("Weather?"),
         Message.assistant("", tuple(calls)),
-        Message(Role.TOOL, "sunny", tool_call_id="call_0"),
+        Message(Role.TOOL, "sunny", tool_call_id=calls[0].id),
         Message(Role.TOOL, "noon", tool_call_id="fc-9"),
     )
     await make(server, pool).complete(follow_up)
@@ -439,6 +452,114 @@ async def test_signatures_and_ids_go_back_with_their_calls(
     assert model["parts"][1]["functionCall"]["id"] == "fc-9"
     assert "id" not in results["parts"][0]["functionResponse"]
     assert results["parts"][1]["functionResponse"]["id"] == "fc-9"
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "complete"])
+async def test_a_reloaded_conversation_sends_its_signatures(streamed: bool) -> None:
+    # Gemini 3 checks the signature of the current turn's calls: the fake refuses any it
+    # did not issue, and an unsigned first call.
+    signature = "CiQBjz1rX3NpZy1vbmU="
+    weather = {"id": "46ww9pp1", "name": "get_weather", "args": {"city": "Paris"}}
+    time = {"id": "7kq2m0xz", "name": "get_time", "args": {"zone": "CET"}}
+    with FakeGeminiServer(api_key=KEY, require_signatures=True) as server:
+        server.queue(
+            Behaviour(text="", tool_calls=[{**weather, "thoughtSignature": signature}, time]),
+            Behaviour(text="Sunny, and it is noon."),
+        )
+        first = make(server, ClientPool())
+        calls, _ = await answer_calls(
+            first, ask(Message.user("Weather and time?"), tools=(WEATHER,)), streamed=streamed
+        )
+        await first.aclose()
+        # Saved as plain data and rebuilt elsewhere: no state outside the history survives.
+        saved = json.dumps([[c.id, c.name, c.arguments, c.signature] for c in calls])
+        rebuilt = tuple(ToolCall(i, n, a, signature=s) for i, n, a, s in json.loads(saved))
+        history = ask(
+            Message.user("Weather and time?"),
+            Message.assistant("", rebuilt),
+            Message(Role.TOOL, "sunny", tool_call_id="46ww9pp1"),
+            Message(Role.TOOL, "noon", tool_call_id="7kq2m0xz"),
+            tools=(WEATHER,),
+        )
+        later = make(server, ClientPool())
+        if streamed:
+            chunks = await collect(later, history)
+            text = "".join(c.text for c in chunks if isinstance(c, TextDelta))
+        else:
+            text = (await later.complete(history)).text
+    assert text == "Sunny, and it is noon."
+    model, results = server.chat_requests[-1].body["contents"][1:]
+    assert model == {
+        "role": "model",
+        "parts": [
+            {
+                "functionCall": {
+                    "name": "get_weather",
+                    "args": {"city": "Paris"},
+                    "id": "46ww9pp1",
+                },
+                "thoughtSignature": signature,
+            },
+            {"functionCall": {"name": "get_time", "args": {"zone": "CET"}, "id": "7kq2m0xz"}},
+        ],
+    }
+    assert [p["functionResponse"]["id"] for p in results["parts"]] == ["46ww9pp1", "7kq2m0xz"]
+
+
+async def test_a_signature_gemini_never_issued_is_refused_and_none_gets_the_stand_in() -> None:
+    with FakeGeminiServer(api_key=KEY, require_signatures=True) as server:
+        provider = make(server, ClientPool())
+        for signature in ("Zm9yZ2Vk", None):
+            call = ToolCall("x1", "get_weather", '{"city": "Rome"}', signature=signature)
+            history = ask(
+                Message.user("Weather?"),
+                Message.assistant("", (call,)),
+                Message(Role.TOOL, "sunny", tool_call_id="x1"),
+            )
+            if signature is not None:
+                with pytest.raises(InvalidRequestError, match="Corrupted thought signature"):
+                    await provider.complete(history)
+                continue
+            assert (await provider.complete(history)).text
+            sent = server.chat_requests[-1].body["contents"][1]["parts"][0]
+            assert sent["thoughtSignature"] == SKIP_SIGNATURE
+            assert "id" not in sent["functionCall"], "an unsigned step's ids are not Gemini's"
+
+
+def test_each_conversation_sends_its_own_signature() -> None:
+    # The same call (id, name, arguments) in two conversations, signed differently: nothing
+    # shared between them decides what goes on the wire.
+    sent = []
+    for signature in ("c2lnLWE=", "c2lnLWI="):
+        call = ToolCall("fc-1", "get_time", "{}", signature=signature)
+        wire = body(ask(Message.user("Time?"), Message.assistant("", (call,))))
+        sent.append(wire["contents"][1]["parts"][0]["thoughtSignature"])
+    assert sent == ["c2lnLWE=", "c2lnLWI="]
+
+
+async def test_made_up_ids_are_unique_and_never_sent(
+    server: FakeGeminiServer, pool: ClientPool
+) -> None:
+    unnamed = {"name": "get_time", "args": {}}
+    calls = [{**unnamed, "thoughtSignature": "c2ln"}, unnamed]
+    server.queue(*(Behaviour(text="", tool_calls=calls) for _ in range(2)))
+    provider = make(server, pool)
+    chunks = await collect(provider, ask(Message.user("Time?")))
+    deltas = [c for c in chunks if isinstance(c, ToolCallDelta)]
+    assert [d.signature for d in deltas] == ["c2ln", None]
+    result = await provider.complete(ask(Message.user("Time?")))
+    ids = [d.id or "" for d in deltas] + [c.id for c in result.tool_calls]
+    assert all(i.startswith(SYNTHETIC_ID_PREFIX) for i in ids)
+    assert len(set(ids)) == 4, "ids stay unique across answers"
+    history = ask(
+        Message.user("Time?"),
+        Message.assistant("", result.tool_calls),
+        *(Message(Role.TOOL, "noon", tool_call_id=c.id) for c in result.tool_calls),
+    )
+    model, results = body(history)["contents"][1:]
+    assert model["parts"][0]["thoughtSignature"] == "c2ln"
+    assert all("id" not in p["functionCall"] for p in model["parts"])
+    assert all("id" not in p["functionResponse"] for p in results["parts"])
 
 
 @pytest.mark.parametrize(
@@ -511,10 +632,19 @@ def test_malformed_answers_are_typed_errors() -> None:
     ]
     for data in shapes:
         with pytest.raises(MalformedResponseError):
-            parse_response(data, provider="gemini", model=MODEL, memo=SignatureMemo())
-    bad_call = {"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]}
+            parse_response(data, provider="gemini", model=MODEL)
+    bad_call: dict[str, Any] = {
+        "candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]
+    }
     with pytest.raises(MalformedResponseError):
-        parse_response(bad_call, provider="gemini", model=MODEL, memo=SignatureMemo())
+        parse_response(bad_call, provider="gemini", model=MODEL)
+    bad_signature = {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": 7}
+    with pytest.raises(MalformedResponseError):
+        parse_response(
+            {"candidates": [{"content": {"parts": [bad_signature]}}]},
+            provider="gemini",
+            model=MODEL,
+        )
 
 
 # -- errors ---------------------------------------------------------------------------

@@ -134,7 +134,10 @@ def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
         arguments = function.get("arguments") or "{}"
         if not isinstance(arguments, str):
             raise ValueError("tool call arguments must be a JSON string")
-        calls.append(ToolCall(str(call["id"]), str(function["name"]), arguments))
+        signature = call.get("signature")
+        if signature is not None and not isinstance(signature, str):
+            raise ValueError("tool call signature must be text")
+        calls.append(ToolCall(str(call["id"]), str(function["name"]), arguments, signature))
     return tuple(calls)
 
 

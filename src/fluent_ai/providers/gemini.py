@@ -8,8 +8,6 @@ calls), prompt feedback when a prompt is blocked, and file references for images
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -29,53 +27,18 @@ from fluent_ai.providers.streaming import retry_before_first_chunk
 from fluent_ai.transport.http import HttpTransport, TransportConfig
 from fluent_ai.transport.pool import ClientPool
 from fluent_ai.transport.retry import parse_retry_after
-from fluent_ai.types import ChatRequest, ChatResult, Chunk, ToolCall
+from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["DEFAULT_BASE_URL", "SIGNATURES", "GeminiProvider", "SignatureMemo"]
+__all__ = ["DEFAULT_BASE_URL", "GeminiProvider"]
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 # batchEmbedContents refuses more than 100 requests in one batch.
 _EMBED_BATCH = 100
 # A listing that keeps handing out page tokens is cut off after this many pages.
 _MAX_PAGES = 100
-
-
-class SignatureMemo:
-    """Remembers, per tool call handed out, what must go back to Gemini with it.
-
-    :class:`ToolCall` has no field for Gemini's own call id or its opaque
-    ``thoughtSignature``, yet Gemini 3 rejects a replayed function call without its
-    signature. Calls are keyed by id, name and arguments exactly as handed out; the memo
-    is process-wide and bounded, so a conversation survives new provider instances.
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str, str], tuple[bool, str | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def remember(self, call: ToolCall, *, native_id: bool, signature: str | None) -> None:
-        """Note that Gemini gave ``call`` its id (``native_id``) and ``signature``."""
-        if not native_id and not signature:
-            return
-        key = (call.id, call.name, call.arguments)
-        with self._lock:
-            self._entries[key] = (native_id, signature)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def recall(self, call: ToolCall) -> tuple[bool, str | None]:
-        """(whether the id is Gemini's own, the thought signature) for ``call``."""
-        with self._lock:
-            return self._entries.get((call.id, call.name, call.arguments), (False, None))
-
-
-#: The memo every Gemini provider shares.
-SIGNATURES = SignatureMemo()
 
 
 class GeminiProvider(Provider):
@@ -141,9 +104,9 @@ class GeminiProvider(Provider):
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         model = self._model(request)
-        body = build_body(request, SIGNATURES)
+        body = build_body(request)
         data = await self.transport.request_json("POST", _path(model, "generateContent"), body)
-        return parse_response(data, provider=self.name, model=_short(model), memo=SIGNATURES)
+        return parse_response(data, provider=self.name, model=_short(model))
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Stream the answer; an error event before the first chunk is retried."""
@@ -153,8 +116,8 @@ class GeminiProvider(Provider):
 
     async def _stream_once(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         model = self._model(request)
-        body = build_body(request, SIGNATURES)
-        reader = ResponseReader(self.name, _short(model), SIGNATURES)
+        body = build_body(request)
+        reader = ResponseReader(self.name, _short(model))
         path = _path(model, "streamGenerateContent") + "?alt=sse"
         async with aclosing(self.transport.stream_sse(path, body)) as events:
             async for event in events:

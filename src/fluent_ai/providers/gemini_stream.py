@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fluent_ai.errors import (
     AuthenticationError,
@@ -25,6 +25,7 @@ from fluent_ai.errors import (
     excerpt,
 )
 from fluent_ai.providers.base import ResultBuilder
+from fluent_ai.providers.gemini_wire import synthetic_id
 from fluent_ai.providers.streaming import decode_json, malformed
 from fluent_ai.transport.status import error_for_status, looks_like_context_overflow
 from fluent_ai.types import (
@@ -33,14 +34,10 @@ from fluent_ai.types import (
     Done,
     TextDelta,
     ThinkingDelta,
-    ToolCall,
     ToolCallDelta,
     Usage,
     UsageChunk,
 )
-
-if TYPE_CHECKING:
-    from fluent_ai.providers.gemini import SignatureMemo
 
 __all__ = [
     "ResponseReader",
@@ -88,12 +85,11 @@ class ResponseReader:
     """Turns ``GenerateContentResponse`` payloads into chunks, remembering the finish,
     the usage, the model version and how many function calls were made."""
 
-    __slots__ = ("calls", "finish", "memo", "model", "provider", "usage")
+    __slots__ = ("calls", "finish", "model", "provider", "usage")
 
-    def __init__(self, provider: str, model: str, memo: SignatureMemo) -> None:
+    def __init__(self, provider: str, model: str) -> None:
         self.provider = provider
         self.model = model
-        self.memo = memo
         self.finish: str | None = None
         self.usage: Usage | None = None
         self.calls = 0
@@ -147,6 +143,7 @@ class ResponseReader:
         return chunks
 
     def _call(self, part: dict[str, Any]) -> ToolCallDelta:
+        """One whole function call; its ``thoughtSignature`` rides along on the delta."""
         call = part["functionCall"]
         name = call.get("name") if isinstance(call, dict) else None
         args = (call.get("args") or {}) if isinstance(call, dict) else None
@@ -162,10 +159,8 @@ class ResponseReader:
         index = self.calls
         self.calls += 1
         arguments = json.dumps(args, ensure_ascii=False)
-        # Older models give no ids: a stable one by position keeps results matchable.
-        tool_call = ToolCall(call_id or f"call_{index}", name, arguments)
-        self.memo.remember(tool_call, native_id=bool(call_id), signature=signature)
-        return ToolCallDelta(index, tool_call.id, name, arguments)
+        # Older models give no ids: a made-up one, recognisable so it is never sent back.
+        return ToolCallDelta(index, call_id or synthetic_id(), name, arguments, signature or None)
 
     def _check_blocked(self, feedback: Any) -> None:
         reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
@@ -192,9 +187,9 @@ class ResponseReader:
         return chunks
 
 
-def parse_response(data: Any, *, provider: str, model: str, memo: SignatureMemo) -> ChatResult:
+def parse_response(data: Any, *, provider: str, model: str) -> ChatResult:
     """A non-streamed ``GenerateContentResponse`` as a :class:`ChatResult`."""
-    reader = ResponseReader(provider, model, memo)
+    reader = ResponseReader(provider, model)
     builder = ResultBuilder(f"{provider}:{model}")
     for chunk in reader.feed(data) + reader.finish_chunks(streamed=False):
         builder.add(chunk)

@@ -3,26 +3,25 @@
 Gemini differs from Chat Completions in ways every request meets: the system prompt is a
 separate ``systemInstruction``; the assistant's role is ``model``; consecutive turns of
 one role must be merged; tool results are ``functionResponse`` parts matched by function
-*name*; and tool schemas are a subset of OpenAPI 3.0, rewritten by :mod:`gemini_schema`
-rather than sent to fail the whole request.
+*name*; function calls carry Gemini 3's ``thoughtSignature`` back (on :class:`ToolCall`
+itself, so a saved and reloaded conversation keeps it); and tool schemas are a subset of
+OpenAPI 3.0, rewritten by :mod:`gemini_schema` rather than sent to fail the whole request.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from fluent_ai.errors import InvalidParameterError
 from fluent_ai.providers.gemini_schema import clean_schema
 from fluent_ai.types import ChatRequest, ContentPart, ImagePart, Message, Role, TextPart, ToolCall
 
-if TYPE_CHECKING:
-    from fluent_ai.providers.gemini import SignatureMemo
-
-__all__ = ["SKIP_SIGNATURE", "build_body", "clean_schema"]
+__all__ = ["SKIP_SIGNATURE", "SYNTHETIC_ID_PREFIX", "build_body", "clean_schema", "synthetic_id"]
 
 _URL_SCHEMES = ("http", "https", "gs")
 # Image types by extension. A fixed table, because ``mimetypes`` reads system files on
@@ -41,22 +40,35 @@ _IMAGE_TYPES = {
 #: written elsewhere, or by another process): Gemini 3 refuses unsigned function calls.
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
+#: How ids this adapter makes up begin. Gemini documents no id format, only that ids are
+#: unique; the ones it issues are short lower-case tokens (``46ww9pp1``) or ``call_<n>``,
+#: never this project-named prefix. Such an id is known to be ours and is never sent.
+SYNTHETIC_ID_PREFIX = "fluentai-gemini-"
 
-def build_body(request: ChatRequest, memo: SignatureMemo) -> dict[str, Any]:
+
+def synthetic_id() -> str:
+    """An id for a call Gemini gave none (older models): unique, so results stay
+    matchable across turns and histories handed to providers that demand unique ids."""
+    return SYNTHETIC_ID_PREFIX + uuid.uuid4().hex[:12]
+
+
+def build_body(request: ChatRequest) -> dict[str, Any]:
     """The JSON body of a ``generateContent`` / ``streamGenerateContent`` request."""
     system: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
-    calls: dict[str, ToolCall] = {}
+    # Each call by id, with whether its id is Gemini's own (the latest call wins an id).
+    calls: dict[str, tuple[ToolCall, bool]] = {}
     for message in request.messages:
         if message.role is Role.SYSTEM:
             if message.text:
                 system.append({"text": message.text})
             continue
         if message.role is Role.ASSISTANT:
-            role, parts = "model", _model_parts(message, memo)
-            calls.update((call.id, call) for call in message.tool_calls)
+            own = _gemini_ids(message)
+            role, parts = "model", _model_parts(message, own)
+            calls.update((call.id, (call, call.id in own)) for call in message.tool_calls)
         elif message.role is Role.TOOL:
-            role, parts = "user", [_tool_result(message, calls, memo)]
+            role, parts = "user", [_tool_result(message, calls)]
         else:
             role, parts = "user", _content_parts(message.content)
         if not parts:
@@ -146,7 +158,25 @@ def _image_part(url: str) -> dict[str, Any]:
     return {"fileData": file}
 
 
-def _model_parts(message: Message, memo: SignatureMemo) -> list[dict[str, Any]]:
+def _gemini_ids(message: Message) -> frozenset[str]:
+    """The ids of ``message``'s calls that Gemini issued, and so may be sent back.
+
+    Not the ids this adapter made up (:data:`SYNTHETIC_ID_PREFIX`); and only in a step that
+    carries a thought signature, which Gemini puts on every step with calls that it gives
+    ids. That leaves out ids of history from other providers and of answers saved before
+    signatures were kept: Gemini matches results by name, and an id it never issued may
+    be refused where ids are not supported at all.
+    """
+    if not any(call.signature for call in message.tool_calls):
+        return frozenset()
+    return frozenset(
+        call.id
+        for call in message.tool_calls
+        if call.id and not call.id.startswith(SYNTHETIC_ID_PREFIX)
+    )
+
+
+def _model_parts(message: Message, own: frozenset[str]) -> list[dict[str, Any]]:
     """The assistant's text and its function calls, with what Gemini attached to them."""
     parts = _content_parts(message.content)
     calls: list[dict[str, Any]] = []
@@ -154,11 +184,10 @@ def _model_parts(message: Message, memo: SignatureMemo) -> list[dict[str, Any]]:
     for call in message.tool_calls:
         function: dict[str, Any] = {"name": call.name, "args": _arguments(call)}
         part: dict[str, Any] = {"functionCall": function}
-        native_id, signature = memo.recall(call)
-        if native_id:
+        if call.id in own:
             function["id"] = call.id
-        if signature:
-            part["thoughtSignature"] = signature
+        if call.signature:
+            part["thoughtSignature"] = call.signature
             signed = True
         calls.append(part)
     if calls and not signed:
@@ -181,11 +210,9 @@ def _arguments(call: ToolCall) -> dict[str, Any]:
     return args
 
 
-def _tool_result(
-    message: Message, calls: Mapping[str, ToolCall], memo: SignatureMemo
-) -> dict[str, Any]:
+def _tool_result(message: Message, calls: Mapping[str, tuple[ToolCall, bool]]) -> dict[str, Any]:
     """A ``functionResponse``: Gemini matches results to calls by the function's name."""
-    call = calls.get(message.tool_call_id or "")
+    call, own = calls.get(message.tool_call_id or "", (None, False))
     name = message.name or (call.name if call is not None else None)
     if not name:
         raise InvalidParameterError(
@@ -199,7 +226,7 @@ def _tool_result(
         "name": name,
         "response": {"result": text} if response is None else response,
     }
-    if call is not None and memo.recall(call)[0]:
+    if call is not None and own:
         result["id"] = call.id  # Gemini gave the call an id: the answer names it
     return {"functionResponse": result}
 
