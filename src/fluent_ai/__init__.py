@@ -33,6 +33,9 @@ _EXPORTS: dict[str, str] = {
     "Transcription": "fluent_ai.results",
     "Moderation": "fluent_ai.results",
     "ModelInfo": "fluent_ai.models.catalogue",
+    "tool": "fluent_ai.tools.tool",
+    "Tool": "fluent_ai.tools.tool",
+    "Toolset": "fluent_ai.tools.tool",
     "UnknownModelError": "fluent_ai.models.resolver",
     "LocalProvider": "fluent_ai.providers.local",
     "ScriptedModel": "fluent_ai.providers.scripted",
@@ -42,13 +45,14 @@ _EXPORTS: dict[str, str] = {
 for _module, _names in {
     "fluent_ai.types": (
         "ChatRequest ChatResult Chunk Done ErrorChunk ImagePart Message Reasoning Role TextDelta "
-        "TextPart ThinkingDelta ToolCall ToolCallDelta Usage UsageChunk"
+        "TextPart ThinkingDelta ToolCall ToolCallDelta ToolError ToolResult Usage UsageChunk"
     ),
     "fluent_ai.errors": (
         "AuthenticationError CircuitOpenError ConfigurationError ContextLengthError "
         "FluentAIError InvalidParameterError InvalidRequestError MalformedResponseError "
         "ModelNotFoundError PermissionDeniedError ProviderConnectionError ProviderError "
-        "RateLimitError RequestTimeoutError StreamInterruptedError UnsupportedFeatureError"
+        "RateLimitError RequestTimeoutError StreamInterruptedError ToolLoopLimitError "
+        "UnsupportedFeatureError"
     ),
 }.items():
     for _name in _names.split():
@@ -105,14 +109,20 @@ __all__ = [
     "TextDelta",
     "TextPart",
     "ThinkingDelta",
+    "Tool",
     "ToolCall",
     "ToolCallDelta",
+    "ToolError",
+    "ToolLoopLimitError",
+    "ToolResult",
+    "Toolset",
     "Transcription",
     "UnknownModelError",
     "UnsupportedFeatureError",
     "Usage",
     "UsageChunk",
     "UserPrompt",
+    "tool",
 ]
 
 
@@ -150,6 +160,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestTimeoutError,
         StreamInterruptedError,
+        ToolLoopLimitError,
         UnsupportedFeatureError,
     )
     from fluent_ai.facade import FluentAI
@@ -166,6 +177,7 @@ if TYPE_CHECKING:
     from fluent_ai.providers.scripted import FunctionModel, Reply, ScriptedModel
     from fluent_ai.results import Embeddings, Moderation, Transcription
     from fluent_ai.streams import ChatStream
+    from fluent_ai.tools.tool import Tool, Toolset, tool
     from fluent_ai.types import (
         ChatRequest,
         ChatResult,
@@ -181,6 +193,8 @@ if TYPE_CHECKING:
         ThinkingDelta,
         ToolCall,
         ToolCallDelta,
+        ToolError,
+        ToolResult,
         Usage,
         UsageChunk,
     )

@@ -23,6 +23,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "StreamInterruptedError",
+    "ToolLoopLimitError",
     "UnsupportedFeatureError",
     "excerpt",
     "redact_url",
@@ -100,6 +101,14 @@ class UnsupportedFeatureError(ConfigurationError):
     def __init__(self, message: str, *, provider: str | None = None, feature: str) -> None:
         super().__init__(message, provider=provider)
         self.feature = feature
+
+
+class ToolLoopLimitError(FluentAIError):
+    """The model kept asking for tools past the agent's bound on tool rounds."""
+
+    def __init__(self, message: str, *, rounds: int) -> None:
+        super().__init__(message)
+        self.rounds = rounds
 
 
 class ProviderError(FluentAIError):

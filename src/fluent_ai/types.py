@@ -30,6 +30,8 @@ __all__ = [
     "ThinkingDelta",
     "ToolCall",
     "ToolCallDelta",
+    "ToolError",
+    "ToolResult",
     "Usage",
     "UsageChunk",
 ]
@@ -227,6 +229,30 @@ class ToolCallDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolResult:
+    """A tool the model called has run; ``content`` is what goes back to the model."""
+
+    call_id: str
+    name: str
+    content: str
+    kind: ClassVar[str] = "tool_result"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolError:
+    """A tool call failed (bad arguments, an exception, a timeout, an unknown tool).
+
+    ``message`` goes back to the model as the call's result, so it can correct itself;
+    the turn goes on.
+    """
+
+    call_id: str
+    name: str
+    message: str
+    kind: ClassVar[str] = "tool_error"
+
+
+@dataclass(frozen=True, slots=True)
 class UsageChunk:
     """Token usage of the call, usually just before :class:`Done`."""
 
@@ -258,7 +284,16 @@ class ErrorChunk:
     kind: ClassVar[str] = "error"
 
 
-Chunk: TypeAlias = TextDelta | ThinkingDelta | ToolCallDelta | UsageChunk | Done | ErrorChunk
+Chunk: TypeAlias = (
+    TextDelta
+    | ThinkingDelta
+    | ToolCallDelta
+    | ToolResult
+    | ToolError
+    | UsageChunk
+    | Done
+    | ErrorChunk
+)
 
 
 @dataclass(frozen=True, slots=True)

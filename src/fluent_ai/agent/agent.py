@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
+from fluent_ai.agent.tool_loop import run_tool_turn
 from fluent_ai.engine import Engine, Target
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
@@ -175,8 +176,22 @@ class Conversation:
         agent = self.agent
         config = agent.config
 
+        record: list[Message] = []
+
         def source() -> AsyncIterator[Chunk]:
-            return agent.engine.run(agent.targets, self._request(user), stream=config.stream)
+            request = self._request(user)
+            if not config.tools:
+                return agent.engine.run(agent.targets, request, stream=config.stream)
+            return run_tool_turn(
+                agent.engine,
+                agent.targets,
+                request,
+                {t.name: t for t in config.tools},
+                stream=config.stream,
+                max_rounds=config.max_tool_rounds,
+                on_tool_result=config.on_tool_result,
+                record=record,
+            )
 
         async def complete(result: ChatResult) -> None:
             self.usage = self.usage + result.usage
@@ -184,9 +199,12 @@ class Conversation:
                 self.cost_usd += result.cost_usd
             agent._account(result)
             self._messages.append(user)
-            self._messages.append(
-                Message.assistant(result.text, result.tool_calls, result.reasoning)
-            )
+            if record:  # a tool turn: every assistant step and tool result, in order
+                self._messages.extend(record)
+            else:
+                self._messages.append(
+                    Message.assistant(result.text, result.tool_calls, result.reasoning)
+                )
             for handler in config.on_turn:
                 await resolve(handler(self, result))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,9 @@ from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart, Too
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, TurnHandler
+    from fluent_ai.agent.tool_loop import ToolResultHandler
     from fluent_ai.runtime import Runtime
+    from fluent_ai.tools.tool import Tool, Toolset
 
 __all__ = ["AgentBuilder", "AgentConfig", "HistoryItem"]
 
@@ -52,6 +54,9 @@ class AgentConfig:
     on_chunk: tuple[ChunkHandler, ...] = ()
     on_error: tuple[ErrorHandler, ...] = ()
     on_turn: tuple[TurnHandler, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    max_tool_rounds: int = 10
+    on_tool_result: tuple[ToolResultHandler, ...] = ()
 
 
 def _number(parameter: str, value: Any, low: float, high: float) -> float:
@@ -258,6 +263,26 @@ class AgentBuilder:
     def on_error(self, handler: ErrorHandler) -> AgentBuilder:
         """Called once with the typed error when a turn fails."""
         return self._with(on_error=(*self.config.on_error, _callable("on_error", handler)))
+
+    def tools(self, *items: Tool | Toolset | Callable[..., Any]) -> AgentBuilder:
+        """Tools the model may call: ``@tool`` functions, plain typed functions, toolsets.
+
+        Names must be unique across all of the agent's tools (a clash fails here).
+        """
+        if not items:
+            raise InvalidParameterError("tools", "give at least one tool")
+        from fluent_ai.tools.tool import collect_tools
+
+        return self._with(tools=collect_tools((*self.config.tools, *items)))
+
+    def max_tool_rounds(self, value: int) -> AgentBuilder:
+        """How many times per turn the model may call tools before the turn fails (10)."""
+        return self._with(max_tool_rounds=_integer("max_tool_rounds", value, 1, 100))
+
+    def on_tool_result(self, handler: ToolResultHandler) -> AgentBuilder:
+        """Called with each :class:`ToolResult` or :class:`ToolError`, as it happens."""
+        handlers = (*self.config.on_tool_result, _callable("on_tool_result", handler))
+        return self._with(on_tool_result=handlers)
 
     def on_conversation_turn(self, handler: TurnHandler) -> AgentBuilder:
         """Called with ``(conversation, result)`` after each completed turn."""

@@ -1,0 +1,1 @@
+"""Tools: typed Python functions the model can call, their schemas and their execution."""
