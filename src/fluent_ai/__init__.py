@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "Moderation": "fluent_ai.results",
     "ModelInfo": "fluent_ai.models.catalogue",
     "tool": "fluent_ai.tools.tool",
+    "ExtractionError": "fluent_ai.agent.extract",
     "Tool": "fluent_ai.tools.tool",
     "Toolset": "fluent_ai.tools.tool",
     "UnknownModelError": "fluent_ai.models.resolver",
@@ -78,6 +79,7 @@ __all__ = [
     "Done",
     "Embeddings",
     "ErrorChunk",
+    "ExtractionError",
     "FluentAI",
     "FluentAIError",
     "FunctionModel",
@@ -142,6 +144,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, Conversation
     from fluent_ai.agent.builder import AgentBuilder
+    from fluent_ai.agent.extract import ExtractionError
     from fluent_ai.agent.loop import Break, LoopLimitError, Reprompt, UserPrompt
     from fluent_ai.config import Settings
     from fluent_ai.errors import (

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from fluent_ai.agent.builder import AgentBuilder, AgentConfig
 from fluent_ai.errors import InvalidParameterError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from fluent_ai.agent.extract_builder import ExtractionBuilder
     from fluent_ai.models.catalogue import ModelInfo
     from fluent_ai.models.resolver import ModelRef
 
 __all__ = ["FluentAI"]
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class FluentAI:
@@ -24,6 +29,17 @@ class FluentAI:
         if not isinstance(name, str) or not name.strip():
             raise InvalidParameterError("name", f"must be a non-empty string, got {name!r}")
         return AgentBuilder(AgentConfig(name=name.strip()))
+
+    @staticmethod
+    def extract(schema: type[M]) -> ExtractionBuilder[M]:
+        """Start an extraction: ``await FluentAI.extract(Invoice).model(...).run(text)``."""
+        from pydantic import BaseModel
+
+        from fluent_ai.agent.extract_builder import ExtractionBuilder
+
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise InvalidParameterError("schema", f"must be a pydantic model class, got {schema!r}")
+        return ExtractionBuilder(schema, AgentBuilder(AgentConfig(name="extract")))
 
     @staticmethod
     def models(

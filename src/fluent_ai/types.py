@@ -186,6 +186,9 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     tools: tuple[Mapping[str, Any], ...] = ()
+    #: ``None``/``"auto"``: the model decides; ``"required"``: it must call a tool;
+    #: ``"none"``: it must not; any other value: the name of the one tool it must call.
+    tool_choice: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

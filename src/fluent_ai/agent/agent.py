@@ -7,7 +7,9 @@ conversation exactly as it was, so the user can simply ask again.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
@@ -31,12 +33,14 @@ from fluent_ai.types import (
 )
 
 if TYPE_CHECKING:
+    from fluent_ai.agent.extract import Mode
     from fluent_ai.agent.loop import AskUser, TurnCallback
     from fluent_ai.transport.http import TransportConfig
 
 __all__ = ["Agent", "Conversation", "TurnHandler", "UserInput"]
 
 TurnHandler = Callable[["Conversation", ChatResult], Awaitable[None] | None]
+M = TypeVar("M", bound=BaseModel)
 UserInput = str | Message | Sequence[ContentPart]
 
 
@@ -152,6 +156,37 @@ class Agent:
     ) -> list[ChatResult]:
         """Drive a multi-turn exchange; see :func:`fluent_ai.agent.loop.run_chat_loop`."""
         return await self._default.chat_loop(first, on_turn, ask_user=ask_user, max_turns=max_turns)
+
+    async def extract(
+        self,
+        schema: type[M],
+        content: UserInput,
+        *,
+        retries: int = 2,
+        mode: Mode | None = None,
+    ) -> M:
+        """``content`` turned into a validated ``schema`` object (see
+        :mod:`fluent_ai.agent.extract`); the conversation's history is neither used nor
+        changed. ``mode`` forces ``native``, ``tool`` or ``prompted``."""
+        from fluent_ai.agent.extract import extract
+
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise InvalidParameterError("schema", f"must be a pydantic model class, got {schema!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise InvalidParameterError("retries", "must be an integer from 0 to 10")
+        base = Conversation(self, ())._request(_user_message(content))
+        return await extract(
+            self.engine, self.targets, schema, base.messages, base, retries=retries, mode=mode
+        )
+
+    def extract_sync(
+        self, schema: type[M], content: UserInput, *, retries: int = 2, mode: Mode | None = None
+    ) -> M:
+        """Blocking form of :meth:`extract`."""
+        return run_sync(
+            self.extract(schema, content, retries=retries, mode=mode),
+            alternative="await agent.extract(...)",
+        )
 
     def reset(self) -> None:
         """Start the default conversation again from the builder's history."""

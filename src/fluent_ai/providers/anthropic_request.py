@@ -57,6 +57,15 @@ def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     # ``request.seed`` is dropped: the Messages API has no seed and rejects unknown fields.
     if request.tools:
         body["tools"] = [_tool(t) for t in request.tools]
+    if request.tool_choice and request.tool_choice != "auto":
+        choice = request.tool_choice
+        body["tool_choice"] = (
+            {"type": "any"}
+            if choice == "required"
+            else {"type": "none"}
+            if choice == "none"
+            else {"type": "tool", "name": choice}
+        )
     body.update(request.extra)
     return body
 

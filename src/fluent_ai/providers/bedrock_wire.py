@@ -112,6 +112,11 @@ def build_body(request: ChatRequest) -> dict[str, Any]:
         body["inferenceConfig"] = inference
     if request.tools:
         body["toolConfig"] = {"tools": [_tool_spec(tool) for tool in request.tools]}
+        choice = request.tool_choice
+        if choice == "required":
+            body["toolConfig"]["toolChoice"] = {"any": {}}
+        elif choice and choice not in ("auto", "none"):
+            body["toolConfig"]["toolChoice"] = {"tool": {"name": choice}}
     elif "toolConfig" not in request.extra:
         # Converse refuses toolUse/toolResult blocks without a toolConfig, even when this
         # turn offers no tools (a follow-up after a tool conversation): declare those used.

@@ -137,6 +137,9 @@ def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if request.tools:
         # v2 takes the OpenAI declaration shape as it is.
         body["tools"] = [dict(t) for t in request.tools]
+    if request.tool_choice and request.tool_choice != "auto":
+        # v2 knows only REQUIRED / NONE; a named tool is REQUIRED among the tools sent.
+        body["tool_choice"] = "NONE" if request.tool_choice == "none" else "REQUIRED"
     body.update(request.extra)
     return body
 

@@ -86,6 +86,12 @@ def build_body(request: ChatRequest) -> dict[str, Any]:
     tools = _tools(request.tools)
     if tools:
         body["tools"] = tools
+    if request.tool_choice and request.tool_choice != "auto":
+        choice = request.tool_choice
+        calling: dict[str, Any] = {"mode": "NONE" if choice == "none" else "ANY"}
+        if choice not in ("required", "none"):
+            calling["allowedFunctionNames"] = [choice]
+        body["toolConfig"] = {"functionCallingConfig": calling}
     return _merged(body, request.extra)
 
 

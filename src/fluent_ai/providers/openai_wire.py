@@ -100,6 +100,13 @@ def build_body(
         body["seed"] = request.seed
     if request.tools:
         body["tools"] = [dict(t) for t in request.tools]
+    if request.tool_choice and request.tool_choice != "auto":
+        choice = request.tool_choice
+        body["tool_choice"] = (
+            choice
+            if choice in ("required", "none")
+            else {"type": "function", "function": {"name": choice}}
+        )
     body.update(request.extra)
     return body
 
