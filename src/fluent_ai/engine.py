@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -111,7 +111,7 @@ class Engine:
         request: ChatRequest,
         *,
         stream: bool = True,
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Yield the answer's chunks; a non-streamed call yields them all at the end."""
         if isinstance(targets, Provider):
             targets = (Target(targets, request.model),)

@@ -6,7 +6,9 @@ conversation exactly as it was, so the user can simply ask again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
@@ -69,6 +71,8 @@ class Agent:
         self._resolved = self.targets[0]
         self.usage = Usage()
         self.cost_usd = 0.0
+        self._context: str | None = None if config.context else ""
+        self._context_lock: asyncio.Lock | None = None
         self._default = Conversation(self, config.history)
 
     def _resolve(self) -> tuple[Target, ...]:
@@ -96,6 +100,25 @@ class Agent:
             info = self.runtime.registry.get(model.name, model.model_name)
             return Target(model, model.model_name, info)
         return self.runtime.resolve(model, transport=transport)
+
+    async def context_text(self) -> str:
+        """The context documents as system-prompt text, loaded once (at the first turn)."""
+        if self._context is not None:
+            return self._context
+        if self._context_lock is None:
+            self._context_lock = asyncio.Lock()
+        async with self._context_lock:
+            if self._context is None:
+                from fluent_ai.agent.context import chunk_documents, load_sources, render_context
+
+                documents = await load_sources(
+                    self.config.context, allow_private_urls=self.config.allow_private_urls
+                )
+                info = self._resolved.info
+                window = info.context_window if info and info.context_window else 8192
+                chunks, left_out = chunk_documents(documents, budget_tokens=window // 2)
+                self._context = render_context(chunks, left_out)
+        return self._context
 
     def _account(self, result: ChatResult) -> None:
         """Add a finished turn's usage and cost to the agent's running totals."""
@@ -213,20 +236,24 @@ class Conversation:
 
         record: list[Message] = []
 
-        def source() -> AsyncIterator[Chunk]:
-            request = self._request(user)
+        async def source() -> AsyncIterator[Chunk]:
+            request = self._request(user, await agent.context_text())
             if not config.tools:
-                return agent.engine.run(agent.targets, request, stream=config.stream)
-            return run_tool_turn(
-                agent.engine,
-                agent.targets,
-                request,
-                {t.name: t for t in config.tools},
-                stream=config.stream,
-                max_rounds=config.max_tool_rounds,
-                on_tool_result=config.on_tool_result,
-                record=record,
-            )
+                chunks = agent.engine.run(agent.targets, request, stream=config.stream)
+            else:
+                chunks = run_tool_turn(
+                    agent.engine,
+                    agent.targets,
+                    request,
+                    {t.name: t for t in config.tools},
+                    stream=config.stream,
+                    max_rounds=config.max_tool_rounds,
+                    on_tool_result=config.on_tool_result,
+                    record=record,
+                )
+            async with aclosing(chunks) as stream:
+                async for chunk in stream:
+                    yield chunk
 
         async def complete(result: ChatResult) -> None:
             self.usage = self.usage + result.usage
@@ -251,13 +278,17 @@ class Conversation:
             on_complete=(complete,),
         )
 
-    def _request(self, user: Message) -> ChatRequest:
+    def _request(self, user: Message, context: str = "") -> ChatRequest:
         agent = self.agent
         config = agent.config
         messages: list[Message] = []
+        system = ""
         if config.system is not None:
-            text = config.system.render(config.variables, agent=agent.name, model=agent.model)
-            messages.append(Message.system(text))
+            system = config.system.render(config.variables, agent=agent.name, model=agent.model)
+        if context:
+            system = f"{system}\n\n{context}" if system else context
+        if system:
+            messages.append(Message.system(system))
         messages.extend(self._messages)
         messages.append(user)
         return ChatRequest(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,8 @@ class AgentConfig:
     on_error: tuple[ErrorHandler, ...] = ()
     on_turn: tuple[TurnHandler, ...] = ()
     tools: tuple[Tool, ...] = ()
+    context: tuple[str, ...] = ()
+    allow_private_urls: bool = False
     max_tool_rounds: int = 10
     on_tool_result: tuple[ToolResultHandler, ...] = ()
 
@@ -274,6 +277,28 @@ class AgentBuilder:
         from fluent_ai.tools.tool import collect_tools
 
         return self._with(tools=collect_tools((*self.config.tools, *items)))
+
+    def context(
+        self, *sources: str | os.PathLike[str], allow_private_urls: bool = False
+    ) -> AgentBuilder:
+        """Documents the model reads: files, globs (``docs/**/*.{md,txt}``), directories
+        (respecting ``.gitignore``), git working trees, PDFs and http(s) URLs.
+
+        They are loaded at the first turn, cut into chunks that fit half the model's
+        context window, and given in the system prompt with their sources. URLs resolving
+        to private, loopback or link-local addresses are refused unless
+        ``allow_private_urls``.
+        """
+        from fluent_ai.agent.context import check_sources
+
+        if not sources:
+            raise InvalidParameterError("context", "give at least one source")
+        if not isinstance(allow_private_urls, bool):
+            raise InvalidParameterError("allow_private_urls", "must be True or False")
+        return self._with(
+            context=(*self.config.context, *check_sources(sources)),
+            allow_private_urls=allow_private_urls or self.config.allow_private_urls,
+        )
 
     def max_tool_rounds(self, value: int) -> AgentBuilder:
         """How many times per turn the model may call tools before the turn fails (10)."""

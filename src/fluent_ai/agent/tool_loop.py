@@ -11,7 +11,7 @@ tool results) are recorded so the conversation's history can take them all at on
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fluent_ai._aio import resolve
@@ -50,7 +50,7 @@ async def run_tool_turn(
     max_rounds: int,
     on_tool_result: Sequence[ToolResultHandler],
     record: list[Message],
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk, None]:
     """Yield the turn's chunks; append the turn's new messages to ``record``."""
     declarations = tuple(t.declaration() for t in tools.values())
     messages = list(request.messages)
