@@ -11,14 +11,17 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import BaseModel, ValidationError
 
 from fluent_ai.errors import InvalidParameterError
 from fluent_ai.tools.schema import function_schema
+
+if TYPE_CHECKING:
+    from fluent_ai.tools.sandbox import Sandbox
 
 __all__ = ["Tool", "ToolArgumentsError", "Toolset", "collect_tools", "tool"]
 
@@ -81,6 +84,42 @@ class Tool:
             timeout=timeout,
             names=schema.names,
         )
+
+    @classmethod
+    def command(
+        cls,
+        name: str,
+        argv_prefix: Sequence[str],
+        *,
+        description: str | None = None,
+        sandbox: Sandbox | None = None,
+        allow_args: bool = True,
+        ok_exit_codes: Collection[int] = (0,),
+    ) -> Tool:
+        """A sandboxed program as a tool; see :func:`fluent_ai.tools.commands.command_tool`."""
+        from fluent_ai.tools.commands import command_tool
+
+        return command_tool(
+            name,
+            argv_prefix,
+            description=description,
+            sandbox=sandbox,
+            allow_args=allow_args,
+            ok_exit_codes=ok_exit_codes,
+        )
+
+    @classmethod
+    def python(
+        cls,
+        name: str = "run_python",
+        *,
+        description: str | None = None,
+        sandbox: Sandbox | None = None,
+    ) -> Tool:
+        """Sandboxed Python as a tool; see :func:`fluent_ai.tools.commands.python_tool`."""
+        from fluent_ai.tools.commands import python_tool
+
+        return python_tool(name, description=description, sandbox=sandbox)
 
     def declaration(self) -> dict[str, Any]:
         """The OpenAI-style function declaration every adapter converts."""
