@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -48,11 +49,25 @@ def chat(
         help="Print one JSON object: text, model (the one that answered), finish_reason, "
         "usage, cost_usd.",
     ),
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp",
+            metavar="COMMAND",
+            help='An MCP server to start (stdio), e.g. "uvx mcp-server-time"; the model '
+            "may call its tools. Repeatable. One-shot and --json modes only.",
+        ),
+    ] = None,
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
 ) -> None:
     """Ask a model a question and stream its answer."""
     setup_logging(debug)
     with reporting_errors(debug):
+        servers: list[list[str]] = []
+        if mcp:
+            from fluent_ai.cli.mcp_option import parse_mcp_commands
+
+            servers = parse_mcp_commands(mcp)
         agent = _build_agent(
             model, fallback or [], system, temperature, max_tokens, stream=not no_stream
         )
@@ -64,13 +79,15 @@ def chat(
             if as_json or no_stream:
                 flag = "--json" if as_json else "--no-stream"
                 raise fail(f"{flag} needs a prompt (an argument or piped stdin)", EXIT_USAGE)
+            if servers:
+                raise fail("--mcp needs a prompt (an argument or piped stdin)", EXIT_USAGE)
             from fluent_ai.cli.interactive import run_interactive
 
             run_interactive(agent)
             return
         if not prompt.strip():
             raise fail("the prompt is empty", EXIT_USAGE)
-        code = asyncio.run(_one_shot(agent, prompt, as_json=as_json))
+        code = asyncio.run(_one_shot(agent, prompt, as_json=as_json, servers=servers))
         if code:
             raise typer.Exit(code)
 
@@ -101,31 +118,43 @@ def _build_agent(
     return builder.build()
 
 
-async def _one_shot(agent: Agent, prompt: str, *, as_json: bool) -> int:
-    """Print the answer (tokens as they arrive, or JSON); return the exit code."""
-    from fluent_ai.types import ErrorChunk, TextDelta
-
+async def _one_shot(
+    agent: Agent, prompt: str, *, as_json: bool, servers: Sequence[Sequence[str]] = ()
+) -> int:
+    """Answer with the MCP servers' tools attached while they run; return the exit code."""
     try:
-        if as_json:
-            result = await agent.chat(prompt).result()
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-            return 0
-        out = sys.stdout
-        printed = False
-        async for chunk in agent.chat(prompt):
-            if isinstance(chunk, TextDelta):
-                out.write(chunk.text)
-                out.flush()
-                printed = True
-            elif isinstance(chunk, ErrorChunk):
-                if printed:
-                    out.write("\n")
-                    out.flush()
-                raise chunk.error
-        out.write("\n" if printed else "")
-        out.flush()
-        return 0
+        if servers:
+            from fluent_ai.cli.mcp_option import mcp_agent
+
+            async with mcp_agent(agent, servers) as equipped:
+                return await _answer(equipped, prompt, as_json=as_json)
+        return await _answer(agent, prompt, as_json=as_json)
     finally:
         from fluent_ai.facade import FluentAI
 
         await FluentAI.aclose()
+
+
+async def _answer(agent: Agent, prompt: str, *, as_json: bool) -> int:
+    """Print the answer (tokens as they arrive, or JSON); return the exit code."""
+    from fluent_ai.types import ErrorChunk, TextDelta
+
+    if as_json:
+        result = await agent.chat(prompt).result()
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        return 0
+    out = sys.stdout
+    printed = False
+    async for chunk in agent.chat(prompt):
+        if isinstance(chunk, TextDelta):
+            out.write(chunk.text)
+            out.flush()
+            printed = True
+        elif isinstance(chunk, ErrorChunk):
+            if printed:
+                out.write("\n")
+                out.flush()
+            raise chunk.error
+    out.write("\n" if printed else "")
+    out.flush()
+    return 0
