@@ -17,6 +17,7 @@ from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
 from fluent_ai.agent.tool_loop import run_tool_turn
+from fluent_ai.agent.toolbox import Toolbox
 from fluent_ai.engine import Engine, Target
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
@@ -37,6 +38,7 @@ from fluent_ai.types import (
 if TYPE_CHECKING:
     from fluent_ai.agent.extract import Mode
     from fluent_ai.agent.loop import AskUser, TurnCallback
+    from fluent_ai.tools.tool import Tool
     from fluent_ai.transport.http import TransportConfig
 
 __all__ = ["Agent", "Conversation", "TurnHandler", "UserInput"]
@@ -73,6 +75,7 @@ class Agent:
         self.cost_usd = 0.0
         self._context: str | None = None if config.context else ""
         self._context_lock: asyncio.Lock | None = None
+        self._toolbox = Toolbox(config)
         self._default = Conversation(self, config.history)
 
     def _resolve(self) -> tuple[Target, ...]:
@@ -211,6 +214,20 @@ class Agent:
             alternative="await agent.extract(...)",
         )
 
+    async def tools(self) -> dict[str, Tool]:
+        """The agent's tools by name; MCP servers are started (once) at the first call."""
+        return await self._toolbox.get()
+
+    async def aclose(self) -> None:
+        """Stop the agent's MCP servers (they start again at the next turn)."""
+        await self._toolbox.aclose()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def reset(self) -> None:
         """Start the default conversation again from the builder's history."""
         self._default = Conversation(self, self.config.history)
@@ -238,14 +255,15 @@ class Conversation:
 
         async def source() -> AsyncIterator[Chunk]:
             request = self._request(user, await agent.context_text())
-            if not config.tools:
+            tools = await agent.tools()
+            if not tools:
                 chunks = agent.engine.run(agent.targets, request, stream=config.stream)
             else:
                 chunks = run_tool_turn(
                     agent.engine,
                     agent.targets,
                     request,
-                    {t.name: t for t in config.tools},
+                    tools,
                     stream=config.stream,
                     max_rounds=config.max_tool_rounds,
                     on_tool_result=config.on_tool_result,

@@ -25,9 +25,20 @@ if TYPE_CHECKING:
     from fluent_ai.runtime import Runtime
     from fluent_ai.tools.tool import Tool, Toolset
 
-__all__ = ["AgentBuilder", "AgentConfig", "HistoryItem"]
+__all__ = ["AgentBuilder", "AgentConfig", "HistoryItem", "MCPSpec"]
 
 HistoryItem = Message | tuple[str, str] | Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MCPSpec:
+    """An MCP server an agent starts at its first turn: a stdio command or an HTTP URL."""
+
+    command: tuple[str, ...] = ()
+    url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,7 @@ class AgentConfig:
     on_error: tuple[ErrorHandler, ...] = ()
     on_turn: tuple[TurnHandler, ...] = ()
     tools: tuple[Tool, ...] = ()
+    mcp_servers: tuple[MCPSpec, ...] = ()
     context: tuple[str, ...] = ()
     allow_private_urls: bool = False
     max_tool_rounds: int = 10
@@ -299,6 +311,30 @@ class AgentBuilder:
             context=(*self.config.context, *check_sources(sources)),
             allow_private_urls=allow_private_urls or self.config.allow_private_urls,
         )
+
+    def mcp_server(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        prefix: str = "",
+    ) -> AgentBuilder:
+        """An MCP server whose tools the agent may call: a stdio ``command`` or an HTTP
+        ``url``. It is started at the agent's first turn and stopped by
+        ``await agent.aclose()`` (or ``async with agent:``); ``prefix`` goes before its tool
+        names when two servers share one."""
+        if (command is None) == (url is None):
+            raise InvalidParameterError("mcp_server", "give either command=[...] or url=...")
+        if command is not None and (
+            isinstance(command, str) or not command or not all(isinstance(w, str) for w in command)
+        ):
+            raise InvalidParameterError("mcp_server", "command must be a list of words")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise InvalidParameterError("mcp_server", f"url must be http(s), got {url!r}")
+        spec = MCPSpec(tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix)
+        return self._with(mcp_servers=(*self.config.mcp_servers, spec))
 
     def max_tool_rounds(self, value: int) -> AgentBuilder:
         """How many times per turn the model may call tools before the turn fails (10)."""
