@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,10 +96,36 @@ def test_an_empty_or_unbalanced_mcp_command_is_a_usage_error(bare_env: dict[str,
         assert "--mcp" in one_error_line(done.stderr)
 
 
-def test_interactive_chat_refuses_mcp_with_a_usage_error(server_env: dict[str, str]) -> None:
+def test_the_interactive_chat_keeps_its_mcp_server_across_answers(
+    fake_openai: FakeOpenAIServer, server_env: dict[str, str]
+) -> None:
+    queue_tool_round(fake_openai, "First answer.")
     chat = PtyChat(["chat", "-m", MODEL, "--mcp", TIME_SERVER], server_env)
     try:
-        assert chat.wait_exit() == 2
-        assert "error: --mcp needs a prompt" in chat.screen
+        chat.at_prompt("you ›")
+        chat.send(QUESTION.encode() + b"\r")
+        assert "First answer." in chat.expect("First answer.")
+        chat.at_prompt("you ›")
+        assert_time_server_answered(fake_openai)
+        call = {
+            "id": "call_2",
+            "type": "function",
+            "function": {"name": "get_current_time", "arguments": json.dumps({"timezone": "UTC"})},
+        }
+        fake_openai.queue(Behaviour(text="", tool_calls=[call]), Behaviour(text="Second answer."))
+        chat.send(b"And now?\r")
+        assert "Second answer." in chat.expect("Second answer.")
+        chat.at_prompt("you ›")
+        last = fake_openai.chat_requests[-1].body["messages"]
+        assert [m["tool_call_id"] for m in last if m["role"] == "tool"] == ["call_1", "call_2"]
+        chat.send(b"\x04")  # Ctrl-D: the chat ends and stops its MCP server
+        assert chat.wait_exit() == 0
     finally:
         chat.close()
+    assert not [
+        line
+        for line in subprocess.run(
+            ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if "mcp_server_time" in line
+    ], "the time server outlived the chat"

@@ -65,11 +65,18 @@ def chat(
     with reporting_errors(debug):
         servers: list[list[str]] = []
         if mcp:
-            from fluent_ai.cli.mcp_option import parse_mcp_commands
+            from fluent_ai.cli.mcp_option import parse_mcp_commands, quiet_sdk_logs
 
             servers = parse_mcp_commands(mcp)
+            quiet_sdk_logs()
         agent = _build_agent(
-            model, fallback or [], system, temperature, max_tokens, stream=not no_stream
+            model,
+            fallback or [],
+            system,
+            temperature,
+            max_tokens,
+            stream=not no_stream,
+            servers=servers,
         )
         if prompt is None and not sys.stdin.isatty():
             prompt = sys.stdin.read().strip()
@@ -79,15 +86,13 @@ def chat(
             if as_json or no_stream:
                 flag = "--json" if as_json else "--no-stream"
                 raise fail(f"{flag} needs a prompt (an argument or piped stdin)", EXIT_USAGE)
-            if servers:
-                raise fail("--mcp needs a prompt (an argument or piped stdin)", EXIT_USAGE)
             from fluent_ai.cli.interactive import run_interactive
 
             run_interactive(agent)
             return
         if not prompt.strip():
             raise fail("the prompt is empty", EXIT_USAGE)
-        code = asyncio.run(_one_shot(agent, prompt, as_json=as_json, servers=servers))
+        code = asyncio.run(_one_shot(agent, prompt, as_json=as_json))
         if code:
             raise typer.Exit(code)
 
@@ -100,6 +105,7 @@ def _build_agent(
     max_tokens: int | None,
     *,
     stream: bool,
+    servers: Sequence[Sequence[str]] = (),
 ) -> Agent:
     from fluent_ai.facade import FluentAI
 
@@ -115,23 +121,19 @@ def _build_agent(
         builder = builder.temperature(temperature)
     if max_tokens is not None:
         builder = builder.max_tokens(max_tokens)
+    for command in servers:  # started at the first answer, stopped by agent.aclose()
+        builder = builder.mcp_server(command)
     return builder.build()
 
 
-async def _one_shot(
-    agent: Agent, prompt: str, *, as_json: bool, servers: Sequence[Sequence[str]] = ()
-) -> int:
-    """Answer with the MCP servers' tools attached while they run; return the exit code."""
+async def _one_shot(agent: Agent, prompt: str, *, as_json: bool) -> int:
+    """Answer once; the agent's MCP servers (if any) and connections are closed after."""
     try:
-        if servers:
-            from fluent_ai.cli.mcp_option import mcp_agent
-
-            async with mcp_agent(agent, servers) as equipped:
-                return await _answer(equipped, prompt, as_json=as_json)
         return await _answer(agent, prompt, as_json=as_json)
     finally:
         from fluent_ai.facade import FluentAI
 
+        await agent.aclose()
         await FluentAI.aclose()
 
 

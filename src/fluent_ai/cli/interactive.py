@@ -63,6 +63,7 @@ def run_interactive(agent: Agent, console: Console | None = None) -> None:
         finally:
             from fluent_ai.facade import FluentAI
 
+            runner.run(agent.aclose())  # its MCP servers, if any
             runner.run(FluentAI.aclose())
 
 

@@ -1,24 +1,23 @@
 """``fluent-ai chat --mcp "COMMAND ARGS"``: stdio MCP servers whose tools the chat may call.
 
-The servers live inside the same ``asyncio.run`` as the answer: they are started before
-the question is sent, their tools are added to the agent, and they are stopped when the
-answer is printed (or fails). The ``mcp`` SDK is imported only when ``--mcp`` is given.
+Each server becomes the agent's ``.mcp_server(...)``: started at the first answer, kept
+for the next ones in the interactive chat, and stopped when the chat ends. The ``mcp``
+SDK is imported only when a server starts.
 """
 
 from __future__ import annotations
 
 import logging
 import shlex
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fluent_ai.errors import InvalidParameterError
 
 if TYPE_CHECKING:
-    from fluent_ai.agent.agent import Agent
+    pass
 
-__all__ = ["mcp_agent", "parse_mcp_commands"]
+__all__ = ["parse_mcp_commands", "quiet_sdk_logs"]
 
 
 def parse_mcp_commands(values: Sequence[str]) -> list[list[str]]:
@@ -37,23 +36,8 @@ def parse_mcp_commands(values: Sequence[str]) -> list[list[str]]:
     return commands
 
 
-@asynccontextmanager
-async def mcp_agent(agent: Agent, commands: Sequence[Sequence[str]]) -> AsyncIterator[Agent]:
-    """``agent`` with every server's tools added, while the servers run.
-
-    A server that fails to start raises :class:`~fluent_ai.tools.mcp_client.MCPError`
-    (one line for the CLI); the ones already started are stopped first.
-    """
-    from fluent_ai.agent.builder import AgentBuilder
-    from fluent_ai.tools.mcp_client import MCPServer
-
+def quiet_sdk_logs() -> None:
+    """The SDK logs a server's malformed output with a traceback; the CLI promises one
+    ``error:`` line, so its logs show only with --debug."""
     if not logging.getLogger("fluent_ai").isEnabledFor(logging.DEBUG):
-        # The SDK logs a server's malformed output with a traceback; the CLI's promise
-        # is one ``error:`` line, so its logs show only with --debug.
         logging.getLogger("mcp").setLevel(logging.CRITICAL)
-    async with AsyncExitStack() as stack:
-        toolsets = []
-        for command in commands:
-            server = await stack.enter_async_context(MCPServer.stdio(command))
-            toolsets.append(await server.toolset())
-        yield await AgentBuilder(agent.config).tools(*toolsets).abuild(agent.runtime)
