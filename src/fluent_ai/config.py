@@ -92,14 +92,13 @@ def load_settings() -> Settings:
 
     from pydantic import ValidationError
 
+    from fluent_ai._validation import problems as describe
     from fluent_ai.errors import ConfigurationError
 
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
+        problems = describe(exc)
         raise ConfigurationError(
             f"invalid settings (FLUENT_AI_* variables or {default_home() / 'config.toml'}): "
             f"{problems}"

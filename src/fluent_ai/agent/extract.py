@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from fluent_ai._validation import problems as describe
 from fluent_ai.errors import FluentAIError
 from fluent_ai.providers.base import ResultBuilder
 from fluent_ai.types import ChatRequest, ChatResult, Message, Role
@@ -157,10 +158,7 @@ async def extract(
         try:
             return model.model_validate_json(answer)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = describe(exc, "(root)")
         conversation.append(Message.assistant(answer))
         conversation.append(
             Message(

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fluent_ai._aio import aclose_quietly
 from fluent_ai.errors import FluentAIError, MalformedResponseError, excerpt
-from fluent_ai.transport.retry import RetryPolicy, is_retryable
+from fluent_ai.transport.retry import RetryPolicy, wait_before_retry
 from fluent_ai.transport.sse import SSEEvent
 from fluent_ai.types import Chunk
 
 __all__ = ["DRAIN_SECONDS", "decode_json", "drain", "malformed", "retry_before_first_chunk"]
-
-log = logging.getLogger("fluent_ai.providers")
 
 #: After a protocol's end marker the rest of the body is read for at most this long.
 DRAIN_SECONDS = 0.5
@@ -68,6 +65,7 @@ async def retry_before_first_chunk(
     ``throttlingException``) gets the same retry policy here, as long as nothing has
     reached the caller. Errors the transport already retried (``attempts`` set) pass.
     """
+    deadline = asyncio.get_running_loop().time() + policy.deadline
     attempt = 0
     while True:
         produced = False
@@ -78,16 +76,13 @@ async def retry_before_first_chunk(
                 yield chunk
             return
         except FluentAIError as error:
-            if (
-                produced
-                or error.attempts is not None
-                or attempt >= policy.max_retries
-                or not is_retryable(error)
-            ):
+            if produced or error.attempts is not None:
                 raise
-            wait = policy.delay(attempt, error)
+            remaining = deadline - asyncio.get_running_loop().time()
+            wait = wait_before_retry(policy, error, attempt, remaining)
+            if wait is None:
+                raise
             attempt += 1
-            log.info("%s; retry %d/%d in %.2fs", error, attempt, policy.max_retries, wait)
         finally:
             await aclose_quietly(source)
         await asyncio.sleep(wait)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import BaseModel, ValidationError
 
+from fluent_ai._validation import problems as describe
 from fluent_ai.errors import InvalidParameterError
 from fluent_ai.tools.schema import function_schema
 
@@ -141,10 +142,7 @@ class Tool:
         try:
             model = self.arguments.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = describe(exc, "(arguments)")
             raise ToolArgumentsError(f"invalid arguments: {problems}") from None
         return {name: getattr(model, name) for name in self.names}
 
