@@ -185,10 +185,13 @@ def test_functions_that_cannot_be_described_are_refused() -> None:
         FluentAI.agent().tools(variadic)
 
 
-async def test_a_model_without_tools_is_refused_before_sending() -> None:
-    agent = await FluentAI.agent().model("local").tools(add).abuild()
+async def test_a_model_without_tools_is_refused_before_sending(
+    openai_env: FakeOpenAIServer,
+) -> None:
+    agent = await FluentAI.agent().model("openai:gpt-6.1-terra").tools(add).abuild()
     with pytest.raises(UnsupportedFeatureError, match="cannot call tools"):
         await agent.chat("2+3?").text()
+    assert openai_env.chat_requests == []
 
 
 async def test_the_loop_works_through_a_real_provider(openai_env: FakeOpenAIServer) -> None:

@@ -9,7 +9,7 @@ import pytest
 from fluent_ai import FluentAI
 from fluent_ai.errors import ContextLengthError
 from fluent_ai.providers.local import active_generations
-from fluent_ai.types import Done, TextDelta, UsageChunk
+from fluent_ai.types import Done, TextDelta, ToolCallDelta, ToolResult, UsageChunk
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +75,39 @@ async def test_prompt_beyond_context_is_a_typed_error(monkeypatch: pytest.Monkey
     agent = FluentAI.agent("local").model("local").max_tokens(8).build()
     with pytest.raises(ContextLengthError, match="context"):
         await agent.chat("word " * 600).text()
+
+
+async def test_local_model_calls_a_tool_and_answers_with_its_result() -> None:
+    seen: list[str] = []
+
+    def get_weather(city: str) -> str:
+        """Current weather for a city.
+
+        Args:
+            city: the city name
+        """
+        seen.append(city)
+        return f"Sunny and 21C in {city}"
+
+    agent = (
+        FluentAI.agent("local")
+        .model("local")
+        .tools(get_weather)
+        .max_tokens(80)
+        .temperature(0)
+        .build()
+    )
+    chunks = [c async for c in agent.chat("Use the get_weather tool for Paris.")]
+    calls = [c for c in chunks if isinstance(c, ToolCallDelta)]
+    results = [c for c in chunks if isinstance(c, ToolResult)]
+    assert calls, "the grammar-constrained reply is a tool call"
+    assert all(c.name == "get_weather" for c in calls)
+    assert seen
+    assert all("Paris" in city for city in seen)
+    assert [r.call_id for r in results] == [c.id for c in calls]
+    answer = "".join(c.text for c in chunks if isinstance(c, TextDelta))
+    assert answer.strip()
+    assert not answer.lstrip().startswith("{"), "the answer is prose"
+    assert isinstance(chunks[-1], Done)
+    roles = [m.role.value for m in agent.history]
+    assert roles == ["user", "assistant", *["tool"] * len(calls), "assistant"]

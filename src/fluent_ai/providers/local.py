@@ -31,10 +31,11 @@ from typing import Any, TypeVar
 
 from fluent_ai.errors import ConfigurationError, ProviderError, StreamInterruptedError
 from fluent_ai.providers.base import Provider
+from fluent_ai.providers.local_tools import AnswerDecoder, constrain_body, uses_tools
 from fluent_ai.providers.openai_stream import StreamState
 from fluent_ai.providers.openai_wire import build_body
 from fluent_ai.streams import Channel, ChannelClosed, ChannelTimeout
-from fluent_ai.types import ChatRequest, Chunk
+from fluent_ai.types import ChatRequest, Chunk, TextDelta
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -257,6 +258,9 @@ class LocalProvider(Provider):
         server = await self._server()
         body = build_body(request, stream=True)
         body["model"] = self.model_name
+        decoder: AnswerDecoder | None = None
+        if uses_tools(request):
+            body, decoder = constrain_body(request, body)
         stall = self.config.stall_timeout
         channel: Channel[dict[str, Any]] = Channel(maxsize=_BUFFER)
 
@@ -294,8 +298,17 @@ class LocalProvider(Provider):
             state = StreamState(self.name, self.model_name)
             async for payload in channel:
                 for chunk in state.feed(payload):
-                    yield chunk
+                    if decoder is not None and isinstance(chunk, TextDelta):
+                        for piece in decoder.feed(chunk.text):
+                            yield piece
+                    else:
+                        yield chunk
             state.model = self.model_name
+            if decoder is not None:
+                for chunk in decoder.finish(state.finish_reason or "stop"):
+                    yield chunk
+                if decoder.called_tools:
+                    state.finish_reason = "tool_calls"
             for chunk in state.finish(saw_done_marker=False):
                 yield chunk
         finally:
