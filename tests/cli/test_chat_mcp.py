@@ -16,6 +16,7 @@ from typing import Any
 
 from tests.cli.clitools import MODEL, PtyChat, one_error_line, run_cli
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
+from tests.tools.mcp_http import echo_over_http, free_port
 
 TIME_SERVER = shlex.join([sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"])
 QUESTION = "What time is it?"
@@ -129,3 +130,43 @@ def test_the_interactive_chat_keeps_its_mcp_server_across_answers(
         ).stdout.splitlines()
         if "mcp_server_time" in line
     ], "the time server outlived the chat"
+
+
+def test_an_http_url_attaches_a_streamable_http_server(
+    fake_openai: FakeOpenAIServer, server_env: dict[str, str]
+) -> None:
+    call = {
+        "id": "call_h",
+        "type": "function",
+        "function": {"name": "echo", "arguments": json.dumps({"text": "over http"})},
+    }
+    fake_openai.queue(Behaviour(text="", tool_calls=[call]), Behaviour(text="Echoed."))
+    with echo_over_http() as (url, _proc):
+        done = run_cli(["chat", "-m", MODEL, "--mcp", url, "Echo something."], server_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Echoed.\n"
+    first, second = fake_openai.chat_requests
+    assert "echo" in [t["function"]["name"] for t in first.body["tools"]]
+    [message] = [m for m in second.body["messages"] if m["role"] == "tool"]
+    assert message == {
+        "role": "tool",
+        "content": "over http",
+        "tool_call_id": "call_h",
+        "name": "echo",
+    }
+
+
+def test_an_http_server_that_is_not_there_is_one_error_line(
+    fake_openai: FakeOpenAIServer, server_env: dict[str, str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    done = run_cli(["chat", "-m", MODEL, "--mcp", url, QUESTION], server_env)
+    assert done.returncode == 1
+    assert url in one_error_line(done.stderr)
+    assert fake_openai.chat_requests == []
+
+
+def test_a_url_with_spaces_is_a_usage_error(bare_env: dict[str, str]) -> None:
+    done = run_cli(["chat", "-m", MODEL, "--mcp", "http://host/mcp extra", QUESTION], bare_env)
+    assert done.returncode == 2
+    assert "a URL cannot contain spaces" in one_error_line(done.stderr)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +23,9 @@ from fluent_ai.errors import ConfigurationError
 from fluent_ai.tools.mcp_client import MCPError, MCPServer, MCPToolError
 from fluent_ai.tools.mcp_content import local_names
 from fluent_ai.types import Chunk, ToolError, ToolResult
+from tests.tools.mcp_http import ECHO_SERVER, echo_over_http, free_port
 
 TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
-ECHO_SCRIPT = Path(__file__).with_name("mcp_echo_server.py")
-ECHO_SERVER = [sys.executable, str(ECHO_SCRIPT)]
 
 
 def call(name: str, arguments: dict[str, Any], call_id: str = "c1") -> ToolCall:
@@ -218,44 +215,11 @@ def test_importing_the_client_does_not_import_the_sdk() -> None:
 # --- streamable HTTP -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"the HTTP echo server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("the HTTP echo server never listened")
-
-
 @pytest.fixture
 def http_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The echo server on streamable HTTP in a subprocess: its ``/mcp`` URL and process."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*ECHO_SERVER, "--http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_listening(port, proc)
-        yield f"http://127.0.0.1:{port}/mcp", proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with echo_over_http() as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fluent_ai.cli.errors import EXIT_USAGE, fail, reporting_errors, setup_loggi
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent
+    from fluent_ai.cli.mcp_option import MCPTarget
 
 __all__ = ["chat"]
 
@@ -53,9 +54,10 @@ def chat(
         list[str] | None,
         typer.Option(
             "--mcp",
-            metavar="COMMAND",
-            help='An MCP server to start (stdio), e.g. "uvx mcp-server-time"; the model '
-            "may call its tools. Repeatable. One-shot and --json modes only.",
+            metavar="COMMAND|URL",
+            help="An MCP server whose tools the model may call: a command to start (stdio), "
+            'e.g. "uvx mcp-server-time", or a streamable-HTTP URL, e.g. '
+            "http://127.0.0.1:8000/mcp. Repeatable.",
         ),
     ] = None,
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
@@ -63,11 +65,11 @@ def chat(
     """Ask a model a question and stream its answer."""
     setup_logging(debug)
     with reporting_errors(debug):
-        servers: list[list[str]] = []
+        servers: list[MCPTarget] = []
         if mcp:
-            from fluent_ai.cli.mcp_option import parse_mcp_commands, quiet_sdk_logs
+            from fluent_ai.cli.mcp_option import parse_mcp_servers, quiet_sdk_logs
 
-            servers = parse_mcp_commands(mcp)
+            servers = parse_mcp_servers(mcp)
             quiet_sdk_logs()
         agent = _build_agent(
             model,
@@ -105,7 +107,7 @@ def _build_agent(
     max_tokens: int | None,
     *,
     stream: bool,
-    servers: Sequence[Sequence[str]] = (),
+    servers: Sequence[MCPTarget] = (),
 ) -> Agent:
     from fluent_ai.facade import FluentAI
 
@@ -121,8 +123,11 @@ def _build_agent(
         builder = builder.temperature(temperature)
     if max_tokens is not None:
         builder = builder.max_tokens(max_tokens)
-    for command in servers:  # started at the first answer, stopped by agent.aclose()
-        builder = builder.mcp_server(command)
+    for server in servers:  # started at the first answer, stopped by agent.aclose()
+        if isinstance(server, str):
+            builder = builder.mcp_server(url=server)
+        else:
+            builder = builder.mcp_server(server)
     return builder.build()
 
 

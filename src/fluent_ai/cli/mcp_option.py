@@ -1,4 +1,6 @@
-"""``fluent-ai chat --mcp "COMMAND ARGS"``: stdio MCP servers whose tools the chat may call.
+"""``fluent-ai chat --mcp "COMMAND ARGS"`` or ``--mcp URL``: MCP servers whose tools the
+chat may call (a stdio command, or a streamable-HTTP endpoint when the value is an
+``http(s)://`` URL).
 
 Each server becomes the agent's ``.mcp_server(...)``: started at the first answer, kept
 for the next ones in the interactive chat, and stopped when the chat ends. The ``mcp``
@@ -10,20 +12,26 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from fluent_ai.errors import InvalidParameterError
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["MCPTarget", "parse_mcp_servers", "quiet_sdk_logs"]
 
-__all__ = ["parse_mcp_commands", "quiet_sdk_logs"]
+#: A stdio server's command words, or an HTTP server's URL.
+MCPTarget = list[str] | str
 
 
-def parse_mcp_commands(values: Sequence[str]) -> list[list[str]]:
-    """Each ``--mcp`` value split as a shell would; an empty or unbalanced one is a usage error."""
-    commands: list[list[str]] = []
+def parse_mcp_servers(values: Sequence[str]) -> list[MCPTarget]:
+    """Each ``--mcp`` value as a URL or split as a shell would; an empty or unbalanced one
+    is a usage error."""
+    commands: list[MCPTarget] = []
     for value in values:
+        if value.strip().startswith(("http://", "https://")):
+            url = value.strip()
+            if any(char.isspace() for char in url):
+                raise InvalidParameterError("--mcp", f"a URL cannot contain spaces: {value!r}")
+            commands.append(url)
+            continue
         try:
             words = shlex.split(value)
         except ValueError as exc:
