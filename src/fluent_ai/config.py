@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Client-side limits per provider: `[rate_limits.openai]` rpm / tpm.",
     )
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Tools `fluent-ai mcp serve` always serves: 'module:attr' or "
+        "'path/to/file.py:attr' specs, e.g. tools = ['mytools:ALL'].",
+    )
 
     @classmethod
     def settings_customise_sources(
