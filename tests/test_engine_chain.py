@@ -187,7 +187,7 @@ async def test_closing_the_stream_closes_the_provider_stream_at_once() -> None:
     chunks = Engine(UsageLedger()).run([Target(provider, "m")], REQUEST)
     async for _ in chunks:
         break
-    await chunks.aclose()  # type: ignore[attr-defined]
+    await chunks.aclose()
     assert provider.closed
 
 

@@ -43,8 +43,8 @@ def test_a_complete_answer_replays_as_the_same_blocks() -> None:
         builder.add(chunk)
     original = builder.result()
     again = ResultBuilder("m")
-    for chunk in chunks_of(original):
-        again.add(chunk)
+    for replayed in chunks_of(original):
+        again.add(replayed)
     assert again.result().reasoning == original.reasoning
 
 
@@ -75,7 +75,7 @@ def test_unsigned_thinking_beside_signed_blocks_survives_a_replay() -> None:
     result = original.result()
     assert result.reasoning == (signed,)
     again = ResultBuilder("m")
-    for chunk in chunks_of(result):
-        again.add(chunk)
+    for replayed in chunks_of(result):
+        again.add(replayed)
     assert again.result().thinking == "signed part. unsigned tail"
     assert again.result().reasoning == (signed,)

@@ -146,7 +146,7 @@ async def test_a_stream_closed_early_still_ends_its_span(
     chunks = Engine(UsageLedger()).run([target(fake_openai, "openai", pool)], REQUEST)
     async for _ in chunks:
         break
-    await chunks.aclose()  # type: ignore[attr-defined]
+    await chunks.aclose()
     span = only_span(exporter)
     assert span.end_time is not None
     # Abandoning a stream (a "stop" button) is marked, not reported as a failure.

@@ -65,12 +65,12 @@ def test_invalid_parameter_error_is_a_value_error_and_a_configuration_error() ->
 BAD_CALLS: list[tuple[str, Callable[[AgentBuilder], Any]]] = [
     ("temperature", lambda b: b.temperature(7)),
     ("temperature", lambda b: b.temperature(-1)),
-    ("temperature", lambda b: b.temperature("hot")),
+    ("temperature", lambda b: b.temperature("hot")),  # type: ignore[arg-type]
     ("temperature", lambda b: b.temperature(True)),
     ("temperature", lambda b: b.temperature(math.nan)),
     ("max_tokens", lambda b: b.max_tokens(0)),
-    ("max_tokens", lambda b: b.max_tokens(1.5)),
-    ("max_tokens", lambda b: b.max_tokens("10")),
+    ("max_tokens", lambda b: b.max_tokens(1.5)),  # type: ignore[arg-type]
+    ("max_tokens", lambda b: b.max_tokens("10")),  # type: ignore[arg-type]
     ("top_p", lambda b: b.top_p(1.5)),
     ("seed", lambda b: b.seed(-1)),
     ("stop", lambda b: b.stop()),
@@ -85,11 +85,11 @@ BAD_CALLS: list[tuple[str, Callable[[AgentBuilder], Any]]] = [
     ("model", lambda b: b.model("opnai:gpt-4o")),
     ("system_prompt", lambda b: b.system_prompt("Hello {{ name ")),
     ("system_prompt", lambda b: b.system_prompt("{% if x %}no end")),
-    ("on_chunk", lambda b: b.on_chunk("print")),
-    ("on_error", lambda b: b.on_error(42)),
-    ("on_conversation_turn", lambda b: b.on_conversation_turn(None)),
+    ("on_chunk", lambda b: b.on_chunk("print")),  # type: ignore[arg-type]
+    ("on_error", lambda b: b.on_error(42)),  # type: ignore[arg-type]
+    ("on_conversation_turn", lambda b: b.on_conversation_turn(None)),  # type: ignore[arg-type]
     ("conversation_history", lambda b: b.conversation_history(("robot", "beep"))),
-    ("streaming", lambda b: b.streaming("yes")),
+    ("streaming", lambda b: b.streaming("yes")),  # type: ignore[arg-type]
 ]
 
 

@@ -128,6 +128,33 @@ async def test_a_tool_that_never_returns_is_stopped_by_its_timeout() -> None:
     assert isinstance(chunks[-1], Done)
 
 
+async def test_a_timeout_error_raised_by_a_tool_is_its_failure_not_our_timeout() -> None:
+    @tool(timeout=5)
+    async def fetch() -> str:
+        """Fails the way an HTTP client's own timeout would."""
+        raise TimeoutError("upstream took too long")
+
+    @tool(timeout=5)
+    def fetch_sync() -> str:
+        """The same, from a worker thread."""
+        raise TimeoutError("socket read timed out")
+
+    model = ScriptedModel(
+        Reply(tool_calls=(call("fetch", {}, "a"), call("fetch_sync", {}, "b"))), "Retrying later."
+    )
+    agent = await FluentAI.agent().model(model).tools(fetch, fetch_sync).abuild()
+    errors = [c for c in await chunks_of_turn(agent, "go") if isinstance(c, ToolError)]
+    assert errors == [
+        ToolError("a", "fetch", "TimeoutError: upstream took too long"),
+        ToolError("b", "fetch_sync", "TimeoutError: socket read timed out"),
+    ]
+    sent_back = [m.content for m in model.requests[1].messages if m.role is Role.TOOL]
+    assert sent_back == [
+        "Error: TimeoutError: upstream took too long",
+        "Error: TimeoutError: socket read timed out",
+    ]
+
+
 async def test_an_exception_and_an_unknown_tool_become_tool_errors() -> None:
     def broken(x: int) -> int:
         """Always fails."""
@@ -165,7 +192,7 @@ async def test_tool_results_reach_the_handler_and_indexes_run_across_rounds() ->
     agent = await FluentAI.agent().model(model).tools(add).on_tool_result(seen.append).abuild()
     stream = agent.chat("go")
     chunks = [c async for c in stream]
-    assert [r.content for r in seen] == ["3", "7"]
+    assert seen == [ToolResult("a", "add", "3"), ToolResult("b", "add", "7")]
     assert sorted({c.index for c in chunks if isinstance(c, ToolCallDelta)}) == [0, 1]
     result = await stream.result()
     assert [c.id for c in result.tool_calls] == ["a", "b"]

@@ -108,6 +108,6 @@ def test_the_builder_wants_exactly_one_of_command_and_url() -> None:
     with pytest.raises(InvalidParameterError, match="either command"):
         builder.mcp_server(["x"], url="http://127.0.0.1:1/mcp")
     with pytest.raises(InvalidParameterError, match="list of words"):
-        builder.mcp_server("python -m server")  # type: ignore[arg-type]
+        builder.mcp_server("python -m server")  # a str is a Sequence[str] to mypy
     with pytest.raises(InvalidParameterError, match="http"):
         builder.mcp_server(url="ftp://host/mcp")

@@ -104,7 +104,11 @@ class Resolver:
         raise self._unknown(text, prefix if looks_like_provider else "")
 
     def cheapest_with(self, requires: Sequence[str], env: Mapping[str, str]) -> ModelRef:
-        """The cheapest configured chat model that has every capability in ``requires``."""
+        """The cheapest configured chat model that has every capability in ``requires``.
+
+        The embedded model is free, so it would always win on price; it is chosen only
+        when no hosted provider with those capabilities is configured.
+        """
         wanted = check_capabilities(requires)
         candidates = [
             m
@@ -120,7 +124,8 @@ class Resolver:
                 f"no configured model has {names}: set the API key of a provider whose "
                 "models do (see `fluent-ai models --capability ...`)"
             )
-        best = min(candidates, key=_price_key)
+        hosted = [m for m in candidates if m.provider != "local"]
+        best = min(hosted or candidates, key=_price_key)
         return ModelRef(best.provider, best.name, best, "capability")
 
     # -- steps ------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -39,7 +38,7 @@ from pydantic import BaseModel
 
 from fluent_ai import __version__
 from fluent_ai.errors import InvalidParameterError
-from fluent_ai.tools.executor import MAX_RESULT_CHARS, format_result
+from fluent_ai.tools.executor import MAX_RESULT_CHARS, ToolRunError, format_result, run_tool
 from fluent_ai.tools.mcp_client import MCPError
 from fluent_ai.tools.tool import Tool, ToolArgumentsError, Toolset, collect_tools
 
@@ -54,8 +53,6 @@ __all__ = [
     "serve_http",
     "serve_stdio",
 ]
-
-log = logging.getLogger("fluent_ai.tools.mcp_server")
 
 #: Loopback by default: serving tools to the network is a choice the user makes.
 DEFAULT_HOST = "127.0.0.1"
@@ -119,17 +116,10 @@ async def call_tool(tool: Tool, arguments: Mapping[str, Any]) -> CallToolResult:
         kwargs = tool.validate(json.dumps(dict(arguments)))
     except ToolArgumentsError as exc:
         return _failure(str(exc))
-    deadline = asyncio.timeout(tool.timeout)
     try:
-        async with deadline:
-            value = await tool.run(kwargs)
-    except TimeoutError as exc:
-        if deadline.expired():
-            return _failure(f"timed out after {tool.timeout:g}s")
-        return _failure(f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - any tool failure goes back to the client
-        log.info("tool %s failed: %s: %s", tool.name, type(exc).__name__, exc)
-        return _failure(f"{type(exc).__name__}: {exc}")
+        value = await run_tool(tool, kwargs)
+    except ToolRunError as exc:
+        return _failure(str(exc))
     text = format_result(value)
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
