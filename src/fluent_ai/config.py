@@ -68,6 +68,16 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Client-side limits per provider: `[rate_limits.openai]` rpm / tpm.",
     )
+    memory_store: str | None = Field(
+        None,
+        description="Where memories live: a SQLite file (default memory.db under home) "
+        "or a postgresql:// URL.",
+    )
+    embedding_model: str = Field(
+        "local",
+        description="Embedder for memory: local (all-MiniLM-L6-v2, offline) or a hosted "
+        "model such as openai:text-embedding-3-small.",
+    )
     tools: list[str] = Field(
         default_factory=list,
         description="Tools `fluent-ai mcp serve` always serves: 'module:attr' or "

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
+from fluent_ai.agent.recollection import FACTS_PROMPT, FACTS_SCHEMA, AgentMemory
 from fluent_ai.agent.tool_loop import run_tool_turn
 from fluent_ai.agent.toolbox import Toolbox
 from fluent_ai.engine import Engine, Target
@@ -48,6 +49,13 @@ M = TypeVar("M", bound=BaseModel)
 UserInput = str | Message | Sequence[ContentPart]
 
 
+def _text_of(message: Message) -> str:
+    """A message's text parts (images are not remembered)."""
+    if isinstance(message.content, str):
+        return message.content
+    return " ".join(part.text for part in message.content if isinstance(part, TextPart))
+
+
 def _user_message(content: UserInput) -> Message:
     if isinstance(content, Message):
         return content
@@ -76,6 +84,7 @@ class Agent:
         self._context: str | None = None if config.context else ""
         self._context_lock: asyncio.Lock | None = None
         self._toolbox = Toolbox(config)
+        self._memory = AgentMemory(config.memory, config.name) if config.memory else None
         self._default = Conversation(self, config.history)
 
     def _resolve(self) -> tuple[Target, ...]:
@@ -218,9 +227,25 @@ class Agent:
         """The agent's tools by name; MCP servers are started (once) at the first call."""
         return await self._toolbox.get()
 
+    @property
+    def memory(self) -> AgentMemory | None:
+        """The agent's long-term memory (``.memory(...)`` on the builder), if any."""
+        return self._memory
+
     async def aclose(self) -> None:
-        """Stop the agent's MCP servers (they start again at the next turn)."""
+        """Finish pending memory writes and stop the agent's MCP servers and memory store
+        (they start again at the next turn)."""
+        if self._memory is not None:
+            await self._memory.aclose()
         await self._toolbox.aclose()
+
+    async def _facts(self, exchange: str) -> BaseModel:
+        """The lasting facts the model finds in one exchange (``.memory(facts=True)``)."""
+        return await self.extract(FACTS_SCHEMA, f"{FACTS_PROMPT}\n\n{exchange}")
+
+    def close_sync(self) -> None:
+        """:meth:`aclose` for scripts that use the sync API."""
+        run_sync(self.aclose(), alternative="await agent.aclose()")
 
     async def __aenter__(self) -> Agent:
         return self
@@ -254,7 +279,13 @@ class Conversation:
         record: list[Message] = []
 
         async def source() -> AsyncIterator[Chunk]:
-            request = self._request(user, await agent.context_text())
+            context = await agent.context_text()
+            if agent._memory is not None:
+                recalled = await agent._memory.recall_text(_text_of(user))
+                context = (
+                    f"{context}\n\n{recalled}" if context and recalled else context or recalled
+                )
+            request = self._request(user, context)
             tools = await agent.tools()
             if not tools:
                 chunks = agent.engine.run(agent.targets, request, stream=config.stream)
@@ -285,6 +316,8 @@ class Conversation:
                 self._messages.append(
                     Message.assistant(result.text, result.tool_calls, result.reasoning)
                 )
+            if agent._memory is not None:
+                agent._memory.after_turn(_text_of(user), result.text, agent._facts)
             for handler in config.on_turn:
                 await resolve(handler(self, result))
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluent_ai.agent.prompt import PromptTemplate
+from fluent_ai.agent.recollection import MemorySpec
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.streams import ChunkHandler, ErrorHandler
@@ -22,6 +25,8 @@ from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart, Too
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, TurnHandler
     from fluent_ai.agent.tool_loop import ToolResultHandler
+    from fluent_ai.embeddings import Embedder
+    from fluent_ai.memory.store import MemoryStore
     from fluent_ai.runtime import Runtime
     from fluent_ai.tools.tool import Tool, Toolset
 
@@ -72,6 +77,7 @@ class AgentConfig:
     allow_private_urls: bool = False
     max_tool_rounds: int = 10
     on_tool_result: tuple[ToolResultHandler, ...] = ()
+    memory: MemorySpec | None = None
 
 
 def _number(parameter: str, value: Any, low: float, high: float) -> float:
@@ -80,6 +86,15 @@ def _number(parameter: str, value: Any, low: float, high: float) -> float:
     if math.isnan(value) or not low <= value <= high:
         raise InvalidParameterError(parameter, f"must be between {low:g} and {high:g}, got {value}")
     return float(value)
+
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}")
+
+
+def _flag(parameter: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(parameter, f"must be True or False, got {value!r:.40}")
+    return value
 
 
 def _integer(parameter: str, value: Any, low: int, high: int | None = None) -> int:
@@ -335,6 +350,54 @@ class AgentBuilder:
             raise InvalidParameterError("mcp_server", f"url must be http(s), got {url!r}")
         spec = MCPSpec(tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix)
         return self._with(mcp_servers=(*self.config.mcp_servers, spec))
+
+    def memory(
+        self,
+        namespace: str = "default",
+        *,
+        store: str | Path | MemoryStore | None = None,
+        embedder: str | Embedder | None = None,
+        k: int = 5,
+        budget_tokens: int = 800,
+        min_score: float = 0.0,
+        remember_turns: bool = True,
+        facts: bool = False,
+    ) -> AgentBuilder:
+        """Long-term memory in ``namespace``: the ``k`` most relevant memories (within
+        ``budget_tokens``) go into each turn's prompt; each exchange is remembered as an
+        episode and, with ``facts=True``, the facts the model finds in it as semantic
+        memories, in the background (``await agent.aclose()`` waits for them).
+
+        ``store`` is a SQLite path or ``postgresql://`` URL (default: the
+        ``memory_store`` setting, else ``memory.db`` under ``FLUENT_AI_HOME``); ``embedder``
+        a spec or an :class:`~fluent_ai.embeddings.Embedder` (default: the
+        ``embedding_model`` setting, the offline MiniLM model)."""
+        from fluent_ai.embeddings import Embedder as EmbedderType
+        from fluent_ai.memory.store import MemoryStore as StoreType
+
+        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+            raise InvalidParameterError(
+                "memory", f"namespace must be letters, digits and _.:@- (1-128), got {namespace!r}"
+            )
+        if store is not None and not isinstance(store, str | Path | StoreType):
+            raise InvalidParameterError(
+                "store", f"must be a path, a postgresql:// URL or a MemoryStore, got {store!r:.60}"
+            )
+        if embedder is not None and not isinstance(embedder, str | EmbedderType):
+            raise InvalidParameterError(
+                "embedder", f"must be a model spec or an Embedder, got {embedder!r:.60}"
+            )
+        spec = MemorySpec(
+            namespace=namespace,
+            store=str(store) if isinstance(store, Path) else store,
+            embedder=embedder,
+            k=_integer("k", k, 1, 100),
+            budget_tokens=_integer("budget_tokens", budget_tokens, 16, 1_000_000),
+            min_score=_number("min_score", min_score, 0.0, 1.0),
+            remember_turns=_flag("remember_turns", remember_turns),
+            facts=_flag("facts", facts),
+        )
+        return self._with(memory=spec)
 
     def max_tool_rounds(self, value: int) -> AgentBuilder:
         """How many times per turn the model may call tools before the turn fails (10)."""

@@ -7,6 +7,7 @@ import typer
 from fluent_ai import __version__
 from fluent_ai.cli.chat import chat
 from fluent_ai.cli.mcp import mcp_app
+from fluent_ai.cli.memory import memory_app
 from fluent_ai.cli.models import models
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ def root(
 app.command("chat")(chat)
 app.command("models")(models)
 app.add_typer(mcp_app)
+app.add_typer(memory_app)
 
 
 def main() -> None:
