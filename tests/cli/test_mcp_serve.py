@@ -164,3 +164,32 @@ async def test_an_agent_owns_the_served_cli_as_an_mcp_server(bare_env: dict[str,
     assert offered == set(NAMES)
     sent = model.requests[1].messages[-1]
     assert json.loads(sent.text) == {"name": "Ada", "length": 3}
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+async def test_memory_search_and_add_are_served_over_stdio(bare_env: dict[str, str]) -> None:
+    serve = command("mcp", "serve", "--memory", "team", "--memory-write")
+    env = {"FLUENT_AI_HOME": bare_env["FLUENT_AI_HOME"]}
+    async with MCPServer.stdio(serve, env=env) as server:
+        names = [each.name for each in (await server.toolset()).tools]
+        assert names == ["memory_search", "memory_add"]
+        memory_id = await server.call(
+            "memory_add", {"content": "Standup is at 9:30 on weekdays", "importance": 0.7}
+        )
+        await server.call("memory_add", {"content": "The logo colour is teal"})
+        found = json.loads(await server.call("memory_search", {"query": "When is standup?"}))
+        assert found[0]["id"] == memory_id
+        assert found[0]["explain"]["relevance"] > 0
+        with pytest.raises(MCPToolError, match="importance"):
+            await server.call("memory_add", {"content": "x", "importance": 2})
+    listed_only = run_cli(["mcp", "serve", "--memory", "team", "--list"], bare_env)
+    assert listed(listed_only.stdout) == ["memory_search"]
+
+
+def test_memory_write_needs_a_namespace(bare_env: dict[str, str]) -> None:
+    done = run_cli(["mcp", "serve", "--memory-write", "--list"], bare_env)
+    assert done.returncode == 2
+    assert "--memory-write needs --memory" in one_error_line(done.stderr)

@@ -21,6 +21,7 @@ import typer
 from fluent_ai.cli.errors import EXIT_USAGE, fail, reporting_errors, setup_logging
 
 if TYPE_CHECKING:
+    from fluent_ai.memory.manager import MemoryManager
     from fluent_ai.tools.tool import Tool
 
 __all__ = ["mcp_app", "serve"]
@@ -36,7 +37,7 @@ mcp_app = typer.Typer(
 
 _NO_TOOLS = (
     "no tools to serve: give --tools MODULE:ATTR (or path/to/file.py:ATTR), "
-    "--builtin python, or set tools = [...] in config.toml"
+    "--builtin python, --memory NAMESPACE, or set tools = [...] in config.toml"
 )
 
 
@@ -78,25 +79,40 @@ def serve(
     no_plugins: bool = typer.Option(
         False, "--no-plugins", help="Skip tools from installed plugins (fluent_ai.tools)."
     ),
+    memory: str | None = typer.Option(
+        None,
+        "--memory",
+        metavar="NAMESPACE",
+        help="Serve memory_search over this memory namespace (e.g. default).",
+    ),
+    memory_write: bool = typer.Option(
+        False, "--memory-write", help="With --memory, also serve memory_add."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="Memory store: SQLite file or postgresql:// URL."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
 ) -> None:
     """Serve tools over MCP: stdio by default, --http for http://HOST:PORT/mcp."""
     setup_logging(debug)
     with reporting_errors(debug):
         # Over stdio, stdout is the protocol: what user modules print on import goes to stderr.
+        if memory_write and memory is None:
+            raise fail("--memory-write needs --memory NAMESPACE", EXIT_USAGE)
         with contextlib.redirect_stdout(sys.stdout if list_only else sys.stderr):
             found = _find(tools or [], builtin or [], plugins=not no_plugins)
+            manager = _memory(memory, store) if memory is not None else None
+        if manager is not None:
+            from fluent_ai.memory.tools import memory_toolset
+            from fluent_ai.tools.tool import collect_tools
+
+            found = collect_tools([*found, memory_toolset(manager, writable=memory_write)])
         if not found:
             raise fail(_NO_TOOLS, EXIT_USAGE)
         if list_only:
             _print_list(found)
             return
-        if http:
-            asyncio.run(_serve_http(found, host, port))
-        else:
-            from fluent_ai.tools.mcp_server import serve_stdio
-
-            asyncio.run(serve_stdio(found))
+        asyncio.run(_serve(found, manager, http=http, host=host, port=port))
 
 
 def _find(specs: Sequence[str], builtins: Sequence[str], *, plugins: bool) -> tuple[Tool, ...]:
@@ -108,6 +124,30 @@ def _find(specs: Sequence[str], builtins: Sequence[str], *, plugins: bool) -> tu
         sys.path.insert(0, here)
     configured = load_settings().tools
     return find_tools(specs, builtins, configured=configured, plugins=plugins)
+
+
+def _memory(namespace: str, store: str | None) -> MemoryManager:
+    from fluent_ai.memory.factory import open_store
+    from fluent_ai.memory.manager import MemoryManager
+
+    return MemoryManager(open_store(store), namespace=namespace)
+
+
+async def _serve(
+    found: Sequence[Tool], manager: MemoryManager | None, *, http: bool, host: str, port: int
+) -> None:
+    """Serve until the client goes (stdio) or Ctrl-C (HTTP); the memory store is closed
+    on the way out."""
+    try:
+        if http:
+            await _serve_http(found, host, port)
+        else:
+            from fluent_ai.tools.mcp_server import serve_stdio
+
+            await serve_stdio(found)
+    finally:
+        if manager is not None:
+            await manager.aclose()
 
 
 def _print_list(found: Sequence[Tool]) -> None:
