@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.cli.clitools import MODEL, PtyChat, one_error_line, run_cli
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
-from tests.tools.mcp_http import echo_over_http, free_port
+from tests.tools.mcp_http import ECHO_SCRIPT, ECHO_SERVER, echo_over_http, free_port
 
 TIME_SERVER = shlex.join([sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"])
 QUESTION = "What time is it?"
@@ -170,3 +170,21 @@ def test_a_url_with_spaces_is_a_usage_error(bare_env: dict[str, str]) -> None:
     done = run_cli(["chat", "-m", MODEL, "--mcp", "http://host/mcp extra", QUESTION], bare_env)
     assert done.returncode == 2
     assert "a URL cannot contain spaces" in one_error_line(done.stderr)
+
+
+def test_a_tool_that_never_returns_is_stopped_by_its_timeout(
+    fake_openai: FakeOpenAIServer, server_env: dict[str, str]
+) -> None:
+    call = {"id": "call_s", "type": "function", "function": {"name": "spin", "arguments": "{}"}}
+    fake_openai.queue(Behaviour(text="", tool_calls=[call]), Behaviour(text="It never finished."))
+    echo = shlex.join(ECHO_SERVER)
+    done = run_cli(
+        ["chat", "-m", MODEL, "--mcp", echo, "--tool-timeout", "1", "Spin, please."], server_env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "It never finished.\n"
+    [message] = [m for m in fake_openai.chat_requests[1].body["messages"] if m["role"] == "tool"]
+    assert message["tool_call_id"] == "call_s"
+    assert "timed out after 1s" in message["content"]
+    leftovers = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert str(ECHO_SCRIPT) not in leftovers.stdout, "the runaway server outlived the chat"

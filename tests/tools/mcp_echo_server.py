@@ -48,6 +48,13 @@ def die() -> str:
     os._exit(3)
 
 
+@server.tool()
+def spin() -> str:
+    """Never returns (a busy loop), as a runaway tool would."""
+    while True:
+        pass
+
+
 @server.tool(structured_output=False)
 def picture() -> list[str | Image]:
     """A text block and a 4-byte PNG-typed image block."""

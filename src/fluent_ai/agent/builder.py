@@ -44,6 +44,7 @@ class MCPSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     prefix: str = ""
+    call_timeout: float | None = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,11 +336,13 @@ class AgentBuilder:
         headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         prefix: str = "",
+        timeout: float | None = 30.0,
     ) -> AgentBuilder:
         """An MCP server whose tools the agent may call: a stdio ``command`` or an HTTP
         ``url``. It is started at the agent's first turn and stopped by
         ``await agent.aclose()`` (or ``async with agent:``); ``prefix`` goes before its tool
-        names when two servers share one."""
+        names when two servers share one; ``timeout`` bounds each tool call (seconds,
+        ``None`` for no bound): a call past it is a tool error the model sees."""
         if (command is None) == (url is None):
             raise InvalidParameterError("mcp_server", "give either command=[...] or url=...")
         if command is not None and (
@@ -348,7 +351,11 @@ class AgentBuilder:
             raise InvalidParameterError("mcp_server", "command must be a list of words")
         if url is not None and not url.startswith(("http://", "https://")):
             raise InvalidParameterError("mcp_server", f"url must be http(s), got {url!r}")
-        spec = MCPSpec(tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix)
+        if timeout is not None:
+            timeout = _number("timeout", timeout, 0.001, 86_400.0)
+        spec = MCPSpec(
+            tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix, timeout
+        )
         return self._with(mcp_servers=(*self.config.mcp_servers, spec))
 
     def memory(

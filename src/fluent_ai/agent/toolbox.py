@@ -60,7 +60,9 @@ class Toolbox:
                 )
                 await server.__aenter__()
                 self._servers.append(server)
-                toolsets.append(await server.toolset(prefix=spec.prefix))
+                toolsets.append(
+                    await server.toolset(prefix=spec.prefix, call_timeout=spec.call_timeout)
+                )
             tools = collect_tools((*self._config.tools, *toolsets))
         except BaseException:
             await self.aclose()

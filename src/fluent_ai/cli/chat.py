@@ -60,6 +60,13 @@ def chat(
             "http://127.0.0.1:8000/mcp. Repeatable.",
         ),
     ] = None,
+    tool_timeout: float = typer.Option(
+        30.0,
+        "--tool-timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="Longest an MCP tool call may take; past it the model gets a tool error.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
 ) -> None:
     """Ask a model a question and stream its answer."""
@@ -79,6 +86,7 @@ def chat(
             max_tokens,
             stream=not no_stream,
             servers=servers,
+            tool_timeout=tool_timeout,
         )
         if prompt is None and not sys.stdin.isatty():
             prompt = sys.stdin.read().strip()
@@ -108,6 +116,7 @@ def _build_agent(
     *,
     stream: bool,
     servers: Sequence[MCPTarget] = (),
+    tool_timeout: float = 30.0,
 ) -> Agent:
     from fluent_ai.facade import FluentAI
 
@@ -125,9 +134,9 @@ def _build_agent(
         builder = builder.max_tokens(max_tokens)
     for server in servers:  # started at the first answer, stopped by agent.aclose()
         if isinstance(server, str):
-            builder = builder.mcp_server(url=server)
+            builder = builder.mcp_server(url=server, timeout=tool_timeout)
         else:
-            builder = builder.mcp_server(server)
+            builder = builder.mcp_server(server, timeout=tool_timeout)
     return builder.build()
 
 
