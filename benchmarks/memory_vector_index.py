@@ -127,7 +127,8 @@ def bench_usearch(data: Matrix, queries: Matrix, truth: list[set[int]], expansio
     rate = len(data) / (time.perf_counter() - start)
 
     def search(q: Matrix) -> list[int]:
-        return index.search(q, K, threads=1).keys.tolist()  # type: ignore[no-any-return]
+        keys: list[int] = index.search(q, K, threads=1).keys.tolist()
+        return keys
 
     name = f"usearch hnsw (M 16, ef_add {expansion_add}, ef 64)"
     return Row(name, rate, *timed_queries(search, queries, truth))
@@ -135,7 +136,7 @@ def bench_usearch(data: Matrix, queries: Matrix, truth: list[set[int]], expansio
 
 def bench_sqlite_vec(data: Matrix, queries: Matrix, truth: list[set[int]], tmp: Path) -> Row:
     import apsw
-    import sqlite_vec  # type: ignore[import-untyped]
+    import sqlite_vec
 
     conn = apsw.Connection(str(tmp / "vec.db"))
     conn.enable_load_extension(True)
