@@ -221,5 +221,15 @@ def test_the_sync_twins_work_from_plain_code(tmp_path: Path) -> None:
     manager = MemoryManager(SqliteMemoryStore(tmp_path / "sync.db"), WordsEmbedder())
     saved = manager.remember_sync("sync tea")
     assert manager.recall_sync("tea")[0].memory.id == saved.id
+    other = manager.remember_many_sync(["sync coffee"])[0]
+    assert manager.update_sync(other.id, importance=0.9).importance == 0.9
+    assert manager.relate_sync(saved.id, other.id, "near").type == "near"
+    assert [r.memory.id for r in manager.related_sync(saved.id)] == [other.id]
+    assert manager.get_sync(other.id).content == "sync coffee"
+    assert manager.export_sync(tmp_path / "sync.jsonl") == 2
+    assert manager.stats_sync().memories == 2
+    assert manager.consolidate_sync(threshold=0.99).merged == {}
+    assert manager.compact_sync().expired_deleted == 0
     assert manager.forget_sync(saved.id) == 1
+    assert [m.id for m in manager.list_sync()] == [other.id]
     manager.close_sync()

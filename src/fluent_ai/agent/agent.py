@@ -49,13 +49,6 @@ M = TypeVar("M", bound=BaseModel)
 UserInput = str | Message | Sequence[ContentPart]
 
 
-def _text_of(message: Message) -> str:
-    """A message's text parts (images are not remembered)."""
-    if isinstance(message.content, str):
-        return message.content
-    return " ".join(part.text for part in message.content if isinstance(part, TextPart))
-
-
 def _user_message(content: UserInput) -> Message:
     if isinstance(content, Message):
         return content
@@ -281,7 +274,7 @@ class Conversation:
         async def source() -> AsyncIterator[Chunk]:
             context = await agent.context_text()
             if agent._memory is not None:
-                recalled = await agent._memory.recall_text(_text_of(user))
+                recalled = await agent._memory.recall_text(user.text)
                 context = (
                     f"{context}\n\n{recalled}" if context and recalled else context or recalled
                 )
@@ -317,7 +310,7 @@ class Conversation:
                     Message.assistant(result.text, result.tool_calls, result.reasoning)
                 )
             if agent._memory is not None:
-                agent._memory.after_turn(_text_of(user), result.text, agent._facts)
+                agent._memory.after_turn(user.text, result.text, agent._facts)
             for handler in config.on_turn:
                 await resolve(handler(self, result))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fluent_ai.embeddings.base import DimensionMismatchError as VectorSizeError
 from fluent_ai.errors import FluentAIError
 
 __all__ = [
@@ -51,11 +52,13 @@ class DuplicateMemoryError(MemoryStoreError):
         super().__init__(f"memory id already exists: {_ids_text(self.ids)}; nothing was stored")
 
 
-class DimensionMismatchError(MemoryStoreError):
+class DimensionMismatchError(MemoryStoreError, VectorSizeError):
     """A vector does not fit the namespace's embedding space (size or embedder model).
 
     A namespace records the embedder model and the dimension of its first vector; mixing
     vectors from two models would make every similarity meaningless, so it is refused.
+    It is also a :class:`fluent_ai.embeddings.DimensionMismatchError`, so one ``except``
+    catches a size mismatch wherever it is found (``expected`` / ``got`` as there).
     """
 
     def __init__(
@@ -70,12 +73,16 @@ class DimensionMismatchError(MemoryStoreError):
         self.namespace = namespace
         self.expected_model = expected_model
         self.expected_dimensions = expected_dimensions
-        self.model = model
+        self.model = model or ""  # the model of the refused vectors, "" if unknown
         self.dimensions = dimensions
+        self.expected = expected_dimensions
+        self.got = dimensions
         got = f"{dimensions}-d" + (f" from {model!r}" if model else "")
-        super().__init__(
+        # Not super(): the embeddings error's constructor takes other arguments.
+        FluentAIError.__init__(
+            self,
             f"namespace {namespace!r} holds {expected_dimensions}-d vectors from "
-            f"{expected_model!r}; got {got}. Use the same embedder, or another namespace"
+            f"{expected_model!r}; got {got}. Use the same embedder, or another namespace",
         )
 
 

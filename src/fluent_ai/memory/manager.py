@@ -11,7 +11,6 @@ scripts (see :mod:`fluent_ai._sync`).
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -20,19 +19,19 @@ from typing import Any
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
 
-from fluent_ai._sync import run_sync
 from fluent_ai._validation import problems
 from fluent_ai.embeddings import CachedEmbedder, Embedder, EmbeddingCache
 from fluent_ai.embeddings import embedder as make_embedder
 from fluent_ai.errors import InvalidParameterError
 from fluent_ai.memory.errors import MemoryNotFoundError
+from fluent_ai.memory.manager_sync import SyncTwins
 from fluent_ai.memory.results import (
     CompactionReport,
     ConsolidationReport,
     RecallHit,
     RelatedMemory,
 )
-from fluent_ai.memory.scoring import RecallWeights, fuse, score
+from fluent_ai.memory.scoring import RecallWeights
 from fluent_ai.memory.store import MemoryStore
 from fluent_ai.memory.types import (
     Identifier,
@@ -46,12 +45,8 @@ from fluent_ai.memory.types import (
 
 __all__ = ["MemoryManager"]
 
-#: How many candidates each retriever offers per wanted result before fusion.
-_CANDIDATES_PER_RESULT = 4
-_MIN_CANDIDATES = 20
 
-
-class MemoryManager:
+class MemoryManager(SyncTwins):
     """Remember, recall, relate, consolidate and move the memories of one namespace.
 
     ``embedder`` is an :class:`Embedder` or a spec (``"local"``,
@@ -257,29 +252,10 @@ class MemoryManager:
             )
         except ValidationError as exc:
             raise InvalidParameterError("recall", problems(exc)) from None
-        wanted = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
         await self.open()
-        [vector] = await self.embedder.embed([query])
-        vector_hits, text_hits = await asyncio.gather(
-            self.store.vector_search(self.namespace, vector, wanted, selection),
-            self.store.text_search(self.namespace, query, wanted, selection),
-        )
-        fused = fuse(vector_hits, text_hits, rrf_k=self.weights.rrf_k)
-        memories = await self.store.get(builtins.list(fused))
-        now = utc_now()
-        scored = [
-            (memory, score(memory, fused[memory.id], now=now, weights=self.weights))
-            for memory in memories
-        ]
-        scored.sort(key=lambda pair: pair[1].score, reverse=True)
-        hits = [
-            RecallHit(memory, parts.score, parts if explain else None)
-            for memory, parts in scored
-            if parts.score >= min_score
-        ][:k]
-        if hits:
-            await self.store.touch([hit.memory.id for hit in hits], now)
-        return hits
+        from fluent_ai.memory.retrieval import retrieve
+
+        return await retrieve(self, query, k, selection, min_score=min_score, explain=explain)
 
     async def list(
         self, *, kinds: Sequence[MemoryKind | str] | None = None, limit: int = 100, offset: int = 0
@@ -319,26 +295,9 @@ class MemoryManager:
         if isinstance(hops, bool) or not isinstance(hops, int) or not 1 <= hops <= 10:
             raise InvalidParameterError("hops", f"must be an integer from 1 to 10, got {hops!r}")
         await self.get(memory_id)
-        seen = {memory_id}
-        frontier = [memory_id]
-        reached: builtins.list[tuple[str, int, Relation]] = []
-        for distance in range(1, hops + 1):
-            step: builtins.list[str] = []
-            for relation in await self.store.neighbours(frontier, types):
-                for other in (relation.source_id, relation.target_id):
-                    if other not in seen:
-                        seen.add(other)
-                        step.append(other)
-                        reached.append((other, distance, relation))
-            if not step:
-                break
-            frontier = step
-        found = {m.id: m for m in await self.store.get([memory_id for memory_id, _, _ in reached])}
-        return [
-            RelatedMemory(found[other], distance, via)
-            for other, distance, via in reached
-            if other in found
-        ]
+        from fluent_ai.memory.graph import walk
+
+        return await walk(self.store, memory_id, hops, types)
 
     # -- maintenance -----------------------------------------------------------------
 
@@ -386,17 +345,3 @@ class MemoryManager:
         """The store's counts and size."""
         await self.open()
         return await self.store.stats()
-
-    # -- sync twins ------------------------------------------------------------------
-
-    def remember_sync(self, content: str, **options: Any) -> Memory:
-        return run_sync(self.remember(content, **options), alternative="await remember()")
-
-    def recall_sync(self, query: str, k: int = 5, **options: Any) -> builtins.list[RecallHit]:
-        return run_sync(self.recall(query, k, **options), alternative="await recall()")
-
-    def forget_sync(self, ids: str | Sequence[str]) -> int:
-        return run_sync(self.forget(ids), alternative="await forget()")
-
-    def close_sync(self) -> None:
-        run_sync(self.aclose(), alternative="await aclose()")
