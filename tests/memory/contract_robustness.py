@@ -111,6 +111,8 @@ class RobustnessContract:
         bad: list[dict[str, Any]] = [
             {"content": ""},
             {"content": "   "},
+            {"content": "nul \x00 inside"},
+            {"content": "x", "metadata": {"deep": ["nul \x00"]}},
             {"content": "x" * (MAX_CONTENT_CHARS + 1)},
             {"content": "x", "importance": 1.5},
             {"content": "x", "importance": float("nan")},

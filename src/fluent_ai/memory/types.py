@@ -113,7 +113,20 @@ class MemoryKind(StrEnum):
     WORKING = "working"  # short-lived scratch state, usually with an expiry
 
 
+def _has_nul(value: object) -> bool:
+    """Whether any key or string inside ``value`` holds a NUL (PostgreSQL cannot store it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    if _has_nul(value):
+        raise ValueError("metadata must not contain NUL characters (\\x00)")
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_METADATA_BYTES:
         raise ValueError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
@@ -152,6 +165,9 @@ class Memory(BaseModel):
     def _content_fits(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("content must not be blank")
+        if "\x00" in value:
+            # PostgreSQL cannot store NUL in text; refused everywhere so stores agree.
+            raise ValueError("content must not contain NUL characters (\\x00)")
         if len(value) > MAX_CONTENT_CHARS:
             raise ValueError(
                 f"content is {len(value)} characters; the limit is {MAX_CONTENT_CHARS} "

@@ -12,7 +12,7 @@ import sqlite3
 
 from fluent_ai.memory.errors import SchemaVersionError
 
-__all__ = ["SCHEMA_VERSION", "configure", "migrate"]
+__all__ = ["SCHEMA_VERSION", "configure", "migrate", "split_statements"]
 
 _V1 = """
 CREATE TABLE memories (
@@ -120,7 +120,7 @@ def migrate(conn: sqlite3.Connection) -> None:
                 f"up to {SCHEMA_VERSION}: upgrade fluent-ai to open it"
             )
         for version in range(current, SCHEMA_VERSION):
-            for statement in _split(_MIGRATIONS[version]):
+            for statement in split_statements(_MIGRATIONS[version]):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
         conn.execute("COMMIT")
@@ -129,7 +129,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _split(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     """Statements of a migration script; trigger bodies stay whole (``END;`` closes them)."""
     statements: list[str] = []
     buffer = ""
