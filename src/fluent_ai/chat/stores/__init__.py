@@ -1,0 +1,1 @@
+"""Chat history backends: SQLite (embedded default) and PostgreSQL (shared deployments)."""
