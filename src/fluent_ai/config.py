@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Where memories live: a SQLite file (default memory.db under home) "
         "or a postgresql:// URL.",
     )
+    history_store: str | None = Field(
+        None,
+        description="Where conversations live: a SQLite file (default history.db under home) "
+        "or a postgresql:// URL.",
+    )
     embedding_model: str = Field(
         "local",
         description="Embedder for memory: local (all-MiniLM-L6-v2, offline) or a hosted "

@@ -68,7 +68,7 @@ def test_json_prints_exactly_one_object(
     assert done.stderr == ""
     [line] = done.stdout.splitlines()
     data = json.loads(line)
-    assert set(data) == {"text", "model", "finish_reason", "usage", "cost_usd"}
+    assert set(data) == {"text", "model", "finish_reason", "usage", "cost_usd", "conversation_id"}
     assert data["text"] == ANSWER
     assert data["model"] == MODEL
     assert data["finish_reason"] == "stop"

@@ -7,17 +7,15 @@ conversation exactly as it was, so the user can simply ask again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import aclosing
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from fluent_ai._aio import resolve
-from fluent_ai._sync import iterate_sync, run_sync
+from fluent_ai._sync import run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
+from fluent_ai.agent.conversation import Conversation, TurnHandler, UserInput, user_message
 from fluent_ai.agent.recollection import FACTS_PROMPT, FACTS_SCHEMA, AgentMemory
-from fluent_ai.agent.tool_loop import run_tool_turn
 from fluent_ai.agent.toolbox import Toolbox
 from fluent_ai.engine import Engine, Target
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
@@ -25,42 +23,22 @@ from fluent_ai.providers.base import Provider
 from fluent_ai.runtime import Runtime, get_runtime
 from fluent_ai.streams import ChatStream
 from fluent_ai.types import (
-    ChatRequest,
     ChatResult,
     Chunk,
-    ContentPart,
-    ImagePart,
     Message,
-    Role,
-    TextPart,
     Usage,
 )
 
 if TYPE_CHECKING:
     from fluent_ai.agent.extract import Mode
     from fluent_ai.agent.loop import AskUser, TurnCallback
+    from fluent_ai.agent.persistence import ConversationLog
     from fluent_ai.tools.tool import Tool
     from fluent_ai.transport.http import TransportConfig
 
 __all__ = ["Agent", "Conversation", "TurnHandler", "UserInput"]
 
-TurnHandler = Callable[["Conversation", ChatResult], Awaitable[None] | None]
 M = TypeVar("M", bound=BaseModel)
-UserInput = str | Message | Sequence[ContentPart]
-
-
-def _user_message(content: UserInput) -> Message:
-    if isinstance(content, Message):
-        return content
-    if isinstance(content, str):
-        return Message(Role.USER, content)
-    if isinstance(content, Sequence):
-        parts = tuple(p for p in content if isinstance(p, TextPart | ImagePart))
-        if parts and len(parts) == len(content):
-            return Message(Role.USER, parts)
-    raise InvalidParameterError(
-        "message", f"must be text, a Message or content parts, got {content!r:.80}"
-    )
 
 
 class Agent:
@@ -78,7 +56,8 @@ class Agent:
         self._context_lock: asyncio.Lock | None = None
         self._toolbox = Toolbox(config)
         self._memory = AgentMemory(config.memory, config.name) if config.memory else None
-        self._default = Conversation(self, config.history)
+        self._logs: list[ConversationLog] = []
+        self._default = Conversation(self, config.history, primary=True)
 
     def _resolve(self) -> tuple[Target, ...]:
         """The chain of models: the chosen one, then the fallbacks."""
@@ -157,6 +136,11 @@ class Agent:
         """The default conversation's messages so far."""
         return self._default.history
 
+    @property
+    def default_conversation(self) -> Conversation:
+        """The conversation ``agent.chat`` talks in (its ``conversation_id`` once saved)."""
+        return self._default
+
     def conversation(self, history: Sequence[HistoryItem] | None = None) -> Conversation:
         """A new, independent conversation (seeded with the builder's history by default)."""
         seed = self.config.history if history is None else tuple(history_of(history))
@@ -202,7 +186,7 @@ class Agent:
             raise InvalidParameterError("schema", f"must be a pydantic model class, got {schema!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
             raise InvalidParameterError("retries", "must be an integer from 0 to 10")
-        base = Conversation(self, ())._request(_user_message(content))
+        base = Conversation(self, ())._request(user_message(content))
         return await extract(
             self.engine, self.targets, schema, base.messages, base, retries=retries, mode=mode
         )
@@ -230,6 +214,8 @@ class Agent:
         (they start again at the next turn)."""
         if self._memory is not None:
             await self._memory.aclose()
+        for log in list(self._logs):
+            await log.aclose()
         await self._toolbox.aclose()
 
     async def _facts(self, exchange: str) -> BaseModel:
@@ -247,121 +233,6 @@ class Agent:
         await self.aclose()
 
     def reset(self) -> None:
-        """Start the default conversation again from the builder's history."""
+        """Start the default conversation again from the builder's history (a new stored
+        conversation when the agent persists)."""
         self._default = Conversation(self, self.config.history)
-
-
-class Conversation:
-    """A message history bound to an agent; each ``chat`` is one turn."""
-
-    def __init__(self, agent: Agent, history: Sequence[Message] = ()) -> None:
-        self.agent = agent
-        self._messages: list[Message] = list(history)
-        self.usage = Usage()
-        self.cost_usd = 0.0
-
-    @property
-    def history(self) -> tuple[Message, ...]:
-        return tuple(self._messages)
-
-    def chat(self, message: UserInput) -> ChatStream:
-        user = _user_message(message)
-        agent = self.agent
-        config = agent.config
-
-        record: list[Message] = []
-
-        async def source() -> AsyncIterator[Chunk]:
-            context = await agent.context_text()
-            if agent._memory is not None:
-                recalled = await agent._memory.recall_text(user.text)
-                context = (
-                    f"{context}\n\n{recalled}" if context and recalled else context or recalled
-                )
-            request = self._request(user, context)
-            tools = await agent.tools()
-            if not tools:
-                chunks = agent.engine.run(agent.targets, request, stream=config.stream)
-            else:
-                chunks = run_tool_turn(
-                    agent.engine,
-                    agent.targets,
-                    request,
-                    tools,
-                    stream=config.stream,
-                    max_rounds=config.max_tool_rounds,
-                    on_tool_result=config.on_tool_result,
-                    record=record,
-                )
-            async with aclosing(chunks) as stream:
-                async for chunk in stream:
-                    yield chunk
-
-        async def complete(result: ChatResult) -> None:
-            self.usage = self.usage + result.usage
-            if result.cost_usd is not None:
-                self.cost_usd += result.cost_usd
-            agent._account(result)
-            self._messages.append(user)
-            if record:  # a tool turn: every assistant step and tool result, in order
-                self._messages.extend(record)
-            else:
-                self._messages.append(
-                    Message.assistant(result.text, result.tool_calls, result.reasoning)
-                )
-            if agent._memory is not None:
-                agent._memory.after_turn(user.text, result.text, agent._facts)
-            for handler in config.on_turn:
-                await resolve(handler(self, result))
-
-        return ChatStream(
-            source,
-            model=agent.model,
-            on_chunk=config.on_chunk,
-            on_error=config.on_error,
-            on_complete=(complete,),
-        )
-
-    def _request(self, user: Message, context: str = "") -> ChatRequest:
-        agent = self.agent
-        config = agent.config
-        messages: list[Message] = []
-        system = ""
-        if config.system is not None:
-            system = config.system.render(config.variables, agent=agent.name, model=agent.model)
-        if context:
-            system = f"{system}\n\n{context}" if system else context
-        if system:
-            messages.append(Message.system(system))
-        messages.extend(self._messages)
-        messages.append(user)
-        return ChatRequest(
-            model=agent._resolved.model,
-            messages=tuple(messages),
-            temperature=config.temperature,
-            max_tokens=config.max_tokens,
-            top_p=config.top_p,
-            stop=config.stop,
-            seed=config.seed,
-            extra=config.extra,
-        )
-
-    def chat_sync(self, message: UserInput) -> str:
-        return run_sync(self.chat(message).text(), alternative="await agent.chat(...).text()")
-
-    def stream_sync(self, message: UserInput) -> Iterator[Chunk]:
-        return iterate_sync(
-            aiter(self.chat(message)), alternative="async for chunk in agent.chat(...)"
-        )
-
-    async def chat_loop(
-        self,
-        first: UserInput,
-        on_turn: TurnCallback,
-        *,
-        ask_user: AskUser | None = None,
-        max_turns: int | None = None,
-    ) -> list[ChatResult]:
-        from fluent_ai.agent.loop import run_chat_loop
-
-        return await run_chat_loop(self, first, on_turn, ask_user=ask_user, max_turns=max_turns)

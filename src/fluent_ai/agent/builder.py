@@ -7,32 +7,37 @@ A wrong value fails at the call that set it (``.temperature(7)`` raises
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fluent_ai.agent.arguments import (
+    check_callable,
+    check_integer,
+    check_model,
+    check_number,
+)
+from fluent_ai.agent.history_items import HistoryItem, history_of, to_message
+from fluent_ai.agent.persistence import PersistSpec, persist_spec
 from fluent_ai.agent.prompt import PromptTemplate
-from fluent_ai.agent.recollection import MemorySpec
+from fluent_ai.agent.recollection import MemorySpec, memory_spec
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 from fluent_ai.providers.base import Provider
 from fluent_ai.streams import ChunkHandler, ErrorHandler
-from fluent_ai.types import ContentPart, ImagePart, Message, Role, TextPart, ToolCall
+from fluent_ai.types import Message
 
 if TYPE_CHECKING:
     from fluent_ai.agent.agent import Agent, TurnHandler
     from fluent_ai.agent.tool_loop import ToolResultHandler
+    from fluent_ai.chat.store import ChatStore
     from fluent_ai.embeddings import Embedder
     from fluent_ai.memory.store import MemoryStore
     from fluent_ai.runtime import Runtime
     from fluent_ai.tools.tool import Tool, Toolset
 
-__all__ = ["AgentBuilder", "AgentConfig", "HistoryItem", "MCPSpec"]
-
-HistoryItem = Message | tuple[str, str] | Mapping[str, Any]
+__all__ = ["AgentBuilder", "AgentConfig", "HistoryItem", "MCPSpec", "history_of", "to_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,124 +84,7 @@ class AgentConfig:
     max_tool_rounds: int = 10
     on_tool_result: tuple[ToolResultHandler, ...] = ()
     memory: MemorySpec | None = None
-
-
-def _number(parameter: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterError(parameter, f"must be a number, got {type(value).__name__}")
-    if math.isnan(value) or not low <= value <= high:
-        raise InvalidParameterError(parameter, f"must be between {low:g} and {high:g}, got {value}")
-    return float(value)
-
-
-_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}")
-
-
-def _flag(parameter: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(parameter, f"must be True or False, got {value!r:.40}")
-    return value
-
-
-def _integer(parameter: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameterError(parameter, f"must be an integer, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        bound = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise InvalidParameterError(parameter, f"must be {bound}, got {value}")
-    return value
-
-
-def _model_spec(parameter: str, spec: Any) -> str | Provider:
-    """A Provider as is, or a model string whose form is valid."""
-    if isinstance(spec, Provider):
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise InvalidParameterError(parameter, f"must be a model spec or Provider, got {spec!r}")
-    from fluent_ai.runtime import check_spec
-
-    try:
-        check_spec(spec.strip())
-    except ConfigurationError as exc:
-        raise InvalidParameterError(parameter, exc.message) from None
-    return spec.strip()
-
-
-def _callable(parameter: str, value: Any) -> Any:
-    if not callable(value):
-        raise InvalidParameterError(parameter, f"must be callable, got {type(value).__name__}")
-    return value
-
-
-def _content(value: Any) -> str | tuple[ContentPart, ...]:
-    """Message content from a dict: text, or OpenAI-style ``text`` / ``image_url`` parts."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"content must be text or a list of parts, got {type(value).__name__}")
-    parts: list[ContentPart] = []
-    for part in value:
-        kind = part.get("type") if isinstance(part, Mapping) else None
-        if isinstance(part, TextPart | ImagePart):
-            parts.append(part)
-        elif kind == "text":
-            parts.append(TextPart(str(part["text"])))
-        elif kind == "image_url":
-            image = part["image_url"]
-            image = image if isinstance(image, Mapping) else {"url": image}
-            parts.append(ImagePart(str(image["url"]), image.get("detail")))
-        else:
-            raise ValueError(f"unsupported content part {part!r}")
-    return tuple(parts)
-
-
-def _optional_text(item: Mapping[str, Any], key: str) -> str | None:
-    value = item.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key} must be text, got {type(value).__name__}")
-    return value
-
-
-def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
-    """OpenAI-style ``tool_calls`` of an assistant message given as a dict."""
-    if not value:
-        return ()
-    calls: list[ToolCall] = []
-    for call in value:
-        if isinstance(call, ToolCall):
-            calls.append(call)
-            continue
-        function = call["function"]
-        arguments = function.get("arguments") or "{}"
-        if not isinstance(arguments, str):
-            raise ValueError("tool call arguments must be a JSON string")
-        signature = call.get("signature")
-        if signature is not None and not isinstance(signature, str):
-            raise ValueError("tool call signature must be text")
-        calls.append(ToolCall(str(call["id"]), str(function["name"]), arguments, signature))
-    return tuple(calls)
-
-
-def to_message(item: HistoryItem, parameter: str = "conversation_history") -> Message:
-    """A history entry given as a Message, a ``(role, text)`` pair or an OpenAI-style dict."""
-    try:
-        if isinstance(item, Message):
-            return item
-        if isinstance(item, tuple) and len(item) == 2:
-            return Message(Role(item[0]), str(item[1]))
-        if isinstance(item, Mapping):
-            return Message(
-                Role(item["role"]),
-                _content(item.get("content")),
-                tool_calls=_tool_calls(item.get("tool_calls")),
-                tool_call_id=_optional_text(item, "tool_call_id"),
-                name=_optional_text(item, "name"),
-            )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise InvalidParameterError(parameter, f"bad message {item!r}: {exc}") from None
-    raise InvalidParameterError(
-        parameter, f"expected Message, (role, text) or {{'role', 'content'}}, got {item!r}"
-    )
+    persist: PersistSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +124,8 @@ class AgentBuilder:
             check_capabilities(list(requires))
         except ConfigurationError as exc:
             raise InvalidParameterError("requires", exc.message) from None
-        chain = tuple(_model_spec("fallback", item) for item in fallback)
-        first = None if spec is None else _model_spec("model", spec)
+        chain = tuple(check_model("fallback", item) for item in fallback)
+        first = None if spec is None else check_model("model", spec)
         return self._with(model=first, fallback=chain, requires=tuple(requires))
 
     def system_prompt(self, template: str) -> AgentBuilder:
@@ -249,16 +137,16 @@ class AgentBuilder:
         return self._with(variables={**self.config.variables, **values})
 
     def temperature(self, value: float) -> AgentBuilder:
-        return self._with(temperature=_number("temperature", value, 0.0, 2.0))
+        return self._with(temperature=check_number("temperature", value, 0.0, 2.0))
 
     def max_tokens(self, value: int) -> AgentBuilder:
-        return self._with(max_tokens=_integer("max_tokens", value, 1, 1_000_000))
+        return self._with(max_tokens=check_integer("max_tokens", value, 1, 1_000_000))
 
     def top_p(self, value: float) -> AgentBuilder:
-        return self._with(top_p=_number("top_p", value, 0.0, 1.0))
+        return self._with(top_p=check_number("top_p", value, 0.0, 1.0))
 
     def seed(self, value: int) -> AgentBuilder:
-        return self._with(seed=_integer("seed", value, 0))
+        return self._with(seed=check_integer("seed", value, 0))
 
     def stop(self, *sequences: str) -> AgentBuilder:
         """Stop generating at any of these strings (at most 4, as OpenAI allows)."""
@@ -277,11 +165,11 @@ class AgentBuilder:
         return self._with(stream=enabled)
 
     def max_retries(self, value: int) -> AgentBuilder:
-        return self._with(max_retries=_integer("max_retries", value, 0, 20))
+        return self._with(max_retries=check_integer("max_retries", value, 0, 20))
 
     def timeout(self, seconds: float) -> AgentBuilder:
         """Seconds allowed between two reads from the provider."""
-        return self._with(timeout=_number("timeout", seconds, 0.001, 3600.0))
+        return self._with(timeout=check_number("timeout", seconds, 0.001, 3600.0))
 
     def extra_body(self, **fields: Any) -> AgentBuilder:
         """Provider-specific request fields, sent as-is."""
@@ -289,11 +177,11 @@ class AgentBuilder:
 
     def on_chunk(self, handler: ChunkHandler) -> AgentBuilder:
         """Called with every chunk, in order, before it reaches the consumer."""
-        return self._with(on_chunk=(*self.config.on_chunk, _callable("on_chunk", handler)))
+        return self._with(on_chunk=(*self.config.on_chunk, check_callable("on_chunk", handler)))
 
     def on_error(self, handler: ErrorHandler) -> AgentBuilder:
         """Called once with the typed error when a turn fails."""
-        return self._with(on_error=(*self.config.on_error, _callable("on_error", handler)))
+        return self._with(on_error=(*self.config.on_error, check_callable("on_error", handler)))
 
     def tools(self, *items: Tool | Toolset | Callable[..., Any]) -> AgentBuilder:
         """Tools the model may call: ``@tool`` functions, plain typed functions, toolsets.
@@ -352,7 +240,7 @@ class AgentBuilder:
         if url is not None and not url.startswith(("http://", "https://")):
             raise InvalidParameterError("mcp_server", f"url must be http(s), got {url!r}")
         if timeout is not None:
-            timeout = _number("timeout", timeout, 0.001, 86_400.0)
+            timeout = check_number("timeout", timeout, 0.001, 86_400.0)
         spec = MCPSpec(
             tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix, timeout
         )
@@ -379,45 +267,57 @@ class AgentBuilder:
         ``memory_store`` setting, else ``memory.db`` under ``FLUENT_AI_HOME``); ``embedder``
         a spec or an :class:`~fluent_ai.embeddings.Embedder` (default: the
         ``embedding_model`` setting, the offline MiniLM model)."""
-        from fluent_ai.embeddings import Embedder as EmbedderType
-        from fluent_ai.memory.store import MemoryStore as StoreType
-
-        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
-            raise InvalidParameterError(
-                "memory", f"namespace must be letters, digits and _.:@- (1-128), got {namespace!r}"
-            )
-        if store is not None and not isinstance(store, str | Path | StoreType):
-            raise InvalidParameterError(
-                "store", f"must be a path, a postgresql:// URL or a MemoryStore, got {store!r:.60}"
-            )
-        if embedder is not None and not isinstance(embedder, str | EmbedderType):
-            raise InvalidParameterError(
-                "embedder", f"must be a model spec or an Embedder, got {embedder!r:.60}"
-            )
-        spec = MemorySpec(
-            namespace=namespace,
-            store=str(store) if isinstance(store, Path) else store,
+        spec = memory_spec(
+            namespace,
+            store=store,
             embedder=embedder,
-            k=_integer("k", k, 1, 100),
-            budget_tokens=_integer("budget_tokens", budget_tokens, 16, 1_000_000),
-            min_score=_number("min_score", min_score, 0.0, 1.0),
-            remember_turns=_flag("remember_turns", remember_turns),
-            facts=_flag("facts", facts),
+            k=k,
+            budget_tokens=budget_tokens,
+            min_score=min_score,
+            remember_turns=remember_turns,
+            facts=facts,
         )
         return self._with(memory=spec)
 
+    def persist(
+        self,
+        store: str | Path | ChatStore | None = None,
+        *,
+        conversation_id: str | None = None,
+        continue_last: bool = False,
+        session: str | None = None,
+        tags: Sequence[str] = (),
+        title: str | None = None,
+    ) -> AgentBuilder:
+        """Save every conversation of the agent in the chat store, turn by turn.
+
+        ``store`` is a SQLite path or ``postgresql://`` URL (default: the ``history_store``
+        setting, else ``history.db`` under ``FLUENT_AI_HOME``). ``conversation_id`` continues
+        that conversation and ``continue_last`` the most recent one (of ``session``);
+        otherwise a new one starts at the first turn, titled ``title`` (default: the first
+        question) and tagged ``tags`` plus keywords of its first answers."""
+        spec = persist_spec(
+            store,
+            conversation_id=conversation_id,
+            continue_last=continue_last,
+            session=session,
+            tags=tags,
+            title=title,
+        )
+        return self._with(persist=spec)
+
     def max_tool_rounds(self, value: int) -> AgentBuilder:
         """How many times per turn the model may call tools before the turn fails (10)."""
-        return self._with(max_tool_rounds=_integer("max_tool_rounds", value, 1, 100))
+        return self._with(max_tool_rounds=check_integer("max_tool_rounds", value, 1, 100))
 
     def on_tool_result(self, handler: ToolResultHandler) -> AgentBuilder:
         """Called with each :class:`ToolResult` or :class:`ToolError`, as it happens."""
-        handlers = (*self.config.on_tool_result, _callable("on_tool_result", handler))
+        handlers = (*self.config.on_tool_result, check_callable("on_tool_result", handler))
         return self._with(on_tool_result=handlers)
 
     def on_conversation_turn(self, handler: TurnHandler) -> AgentBuilder:
         """Called with ``(conversation, result)`` after each completed turn."""
-        handlers = (*self.config.on_turn, _callable("on_conversation_turn", handler))
+        handlers = (*self.config.on_turn, check_callable("on_conversation_turn", handler))
         return self._with(on_turn=handlers)
 
     async def abuild(self, runtime: Runtime | None = None) -> Agent:
@@ -445,7 +345,3 @@ class AgentBuilder:
                     f"no value for template variable(s) {names}; pass them with .variables(...)",
                 )
         return Agent(self.config, runtime)
-
-
-def history_of(messages: Iterable[HistoryItem]) -> list[Message]:
-    return [to_message(m) for m in messages]

@@ -21,9 +21,13 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+
+from fluent_ai.agent.arguments import NAME_PATTERN, check_flag, check_integer, check_number
+from fluent_ai.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from fluent_ai.embeddings import Embedder
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
     from fluent_ai.memory.results import RecallHit
     from fluent_ai.memory.store import MemoryStore
 
-__all__ = ["AgentMemory", "MemorySpec", "render_memories"]
+__all__ = ["AgentMemory", "MemorySpec", "memory_spec", "render_memories"]
 
 log = logging.getLogger("fluent_ai.agent.memory")
 
@@ -51,6 +55,45 @@ class MemorySpec:
     min_score: float = 0.0
     remember_turns: bool = True
     facts: bool = False
+
+
+def memory_spec(
+    namespace: str,
+    *,
+    store: str | Path | MemoryStore | None,
+    embedder: str | Embedder | None,
+    k: int,
+    budget_tokens: int,
+    min_score: float,
+    remember_turns: bool,
+    facts: bool,
+) -> MemorySpec:
+    """The checked spec for :meth:`AgentBuilder.memory` (errors name the argument)."""
+    from fluent_ai.embeddings import Embedder as EmbedderType
+    from fluent_ai.memory.store import MemoryStore as StoreType
+
+    if not isinstance(namespace, str) or not NAME_PATTERN.fullmatch(namespace):
+        raise InvalidParameterError(
+            "memory", f"namespace must be letters, digits and _.:@- (1-128), got {namespace!r}"
+        )
+    if store is not None and not isinstance(store, str | Path | StoreType):
+        raise InvalidParameterError(
+            "store", f"must be a path, a postgresql:// URL or a MemoryStore, got {store!r:.60}"
+        )
+    if embedder is not None and not isinstance(embedder, str | EmbedderType):
+        raise InvalidParameterError(
+            "embedder", f"must be a model spec or an Embedder, got {embedder!r:.60}"
+        )
+    return MemorySpec(
+        namespace=namespace,
+        store=str(store) if isinstance(store, Path) else store,
+        embedder=embedder,
+        k=check_integer("k", k, 1, 100),
+        budget_tokens=check_integer("budget_tokens", budget_tokens, 16, 1_000_000),
+        min_score=check_number("min_score", min_score, 0.0, 1.0),
+        remember_turns=check_flag("remember_turns", remember_turns),
+        facts=check_flag("facts", facts),
+    )
 
 
 class _Facts(BaseModel):

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -67,9 +67,21 @@ def chat(
         min=0.001,
         help="Longest an MCP tool call may take; past it the model gets a tool error.",
     ),
+    continue_last: bool = typer.Option(
+        False, "--continue", "-c", help="Continue the most recent conversation (of --session)."
+    ),
+    cid: str | None = typer.Option(
+        None, "--cid", metavar="ID", help="Continue the conversation with this id."
+    ),
+    session: str | None = typer.Option(
+        None, "--session", metavar="NAME", help="File the conversation under this session."
+    ),
+    save: bool = typer.Option(
+        True, "--save/--no-save", help="Save the conversation to the history (default: yes)."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks."),
 ) -> None:
-    """Ask a model a question and stream its answer."""
+    """Ask a model a question and stream its answer; the conversation is saved."""
     setup_logging(debug)
     with reporting_errors(debug):
         servers: list[MCPTarget] = []
@@ -87,6 +99,7 @@ def chat(
             stream=not no_stream,
             servers=servers,
             tool_timeout=tool_timeout,
+            history=_history(save, continue_last, cid, session),
         )
         if prompt is None and not sys.stdin.isatty():
             prompt = sys.stdin.read().strip()
@@ -107,6 +120,19 @@ def chat(
             raise typer.Exit(code)
 
 
+def _history(
+    save: bool, continue_last: bool, cid: str | None, session: str | None
+) -> dict[str, Any] | None:
+    """The ``.persist(...)`` options, or ``None`` with ``--no-save``."""
+    if continue_last and cid:
+        raise fail("give --continue or --cid, not both", EXIT_USAGE)
+    if not save:
+        if continue_last or cid:
+            raise fail("--no-save cannot continue a saved conversation", EXIT_USAGE)
+        return None
+    return {"conversation_id": cid, "continue_last": continue_last, "session": session}
+
+
 def _build_agent(
     model: str | None,
     fallback: list[str],
@@ -117,6 +143,7 @@ def _build_agent(
     stream: bool,
     servers: Sequence[MCPTarget] = (),
     tool_timeout: float = 30.0,
+    history: dict[str, Any] | None = None,
 ) -> Agent:
     from fluent_ai.facade import FluentAI
 
@@ -132,6 +159,8 @@ def _build_agent(
         builder = builder.temperature(temperature)
     if max_tokens is not None:
         builder = builder.max_tokens(max_tokens)
+    if history is not None:
+        builder = builder.persist(**history)
     for server in servers:  # started at the first answer, stopped by agent.aclose()
         if isinstance(server, str):
             builder = builder.mcp_server(url=server, timeout=tool_timeout)
@@ -156,8 +185,12 @@ async def _answer(agent: Agent, prompt: str, *, as_json: bool) -> int:
     from fluent_ai.types import ErrorChunk, TextDelta
 
     if as_json:
-        result = await agent.chat(prompt).result()
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        conversation = agent.default_conversation
+        result = await conversation.chat(prompt).result()
+        data = result.to_dict()
+        if conversation.conversation_id is not None:
+            data["conversation_id"] = conversation.conversation_id
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return 0
     out = sys.stdout
     printed = False

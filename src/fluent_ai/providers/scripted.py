@@ -76,7 +76,7 @@ async def _play(reply: Reply, request: ChatRequest, model: str) -> AsyncIterator
         if reply.error is not None and i + 1 >= reply.fail_after:
             raise reply.error
     for index, call in enumerate(reply.tool_calls):
-        yield ToolCallDelta(index, call.id, call.name, call.arguments)
+        yield ToolCallDelta(index, call.id, call.name, call.arguments, call.signature)
     if reply.error is not None:
         raise reply.error
     prompt_words = sum(len(m.text.split()) for m in request.messages)
