@@ -1,3 +1,4 @@
+# mypy: disable-error-code="unused-ignore"
 """Vector index candidates for the SQLite memory store, measured side by side.
 
 Run: ``.venv/bin/python benchmarks/memory_vector_index.py [--n 100000] [--dim 384]``
