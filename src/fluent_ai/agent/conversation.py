@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from fluent_ai._aio import resolve
 from fluent_ai._sync import iterate_sync, run_sync
-from fluent_ai.agent.persistence import ConversationLog
+from fluent_ai.agent.persistence import ConversationLog, PersistSpec
 from fluent_ai.agent.tool_loop import run_tool_turn
 from fluent_ai.errors import FluentAIError, InvalidParameterError
 from fluent_ai.streams import ChatStream
@@ -57,19 +57,32 @@ def user_message(content: UserInput) -> Message:
 
 
 class Conversation:
-    """A message history bound to an agent; each ``chat`` is one turn."""
+    """A message history bound to an agent; each ``chat`` is one turn.
+
+    ``persist`` saves this conversation under its own spec instead of the agent's, so a
+    front end can continue another stored conversation (``conversation_id``), file new
+    ones under another session, or start saving a chat begun with saving off, all
+    without rebuilding the agent. Its ``conversation_id`` / ``continue_last`` are
+    honoured as for the agent's default conversation.
+    """
 
     def __init__(
-        self, agent: Agent, history: Sequence[Message] = (), *, primary: bool = False
+        self,
+        agent: Agent,
+        history: Sequence[Message] = (),
+        *,
+        primary: bool = False,
+        persist: PersistSpec | None = None,
     ) -> None:
         self.agent = agent
         self._messages: list[Message] = list(history)
         self.usage = Usage()
         self.cost_usd = 0.0
         self.log: ConversationLog | None = None
-        if agent.config.persist is not None:
+        spec = persist if persist is not None else agent.config.persist
+        if spec is not None:
             self.log = ConversationLog(
-                agent.config.persist, agent=agent.name, model=agent.model, primary=primary
+                spec, agent=agent.name, model=agent.model, primary=primary or persist is not None
             )
             agent._logs.append(self.log)
 
@@ -83,6 +96,19 @@ class Conversation:
         """Load the stored history now (a continued conversation does it at its first turn)."""
         if self.log is not None:
             stored = await self.log.load()
+            if stored is not None:
+                self._messages = stored
+
+    async def reload(self) -> None:
+        """Read the history again: the stored path of the conversation's current branch.
+
+        A front end calls it after forking or switching branches in the store, so the
+        next turn continues on that branch. Nothing changes while the conversation is
+        not stored (no turn saved yet, or not persisted).
+        """
+        if self.log is not None:
+            await self.load()
+            stored = await self.log.history()
             if stored is not None:
                 self._messages = stored
 

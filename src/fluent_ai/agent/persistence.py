@@ -150,6 +150,19 @@ class ConversationLog:
             self.turns = -1  # an existing conversation: keep its title and tags
             return history_from_path(await store.path(self.record.id))
 
+    async def history(self) -> list[Message] | None:
+        """The current branch's path as model history, read again from the store.
+
+        For a front end that forked or switched branches in the store (``/branch``): the
+        next turn must continue from there. ``None`` while nothing is stored yet.
+        """
+        async with self._lock:
+            if self.record is None:
+                return None
+            self._loaded = True  # a later load() must not replace what is read here
+            store = await self.store()
+            return history_from_path(await store.path(self.record.id))
+
     async def record_turn(
         self, user: Message, steps: Sequence[Message], result: ChatResult
     ) -> None:
