@@ -9,6 +9,8 @@ hit the full-text index did not return must be similar enough (``min_similarity`
 cosine) and, unless the query is plain words, satisfy the query
 (:func:`~fluent_ai.chat.query.matches`), so a phrase, NEAR or NOT is never broken by
 similarity; a plain ``tea lisbon`` may also find a message about tea in Portugal.
+Several plain words mean AND, except that when no message holds them all, the messages
+holding some are ranked instead (a question typed in full words still finds an answer).
 Fusion ranks the top ``fusion_depth`` candidates of each retriever (200, or the page's
 end when deeper), so pages up to that depth are slices of one ordering.
 
@@ -28,7 +30,9 @@ import numpy as np
 from fluent_ai.chat.query import (
     FTS5_NOTHING,
     TSQUERY_NOTHING,
+    And,
     Node,
+    Or,
     highlight,
     highlight_html,
     matches,
@@ -53,6 +57,12 @@ from fluent_ai.embeddings import Embedder
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
 
 __all__ = ["MAX_PAGE", "HistorySearch", "ScoreParts", "SearchHit", "SearchPage"]
+
+
+def _loosens(tree: Node) -> bool:
+    """Whether ``tree`` is plain words, several of them (see :meth:`HistorySearch._soft`)."""
+    return isinstance(tree, And) and is_plain(tree)
+
 
 #: A blank message still needs a vector so the backfill moves past it.
 _BLANK = "(no text)"
@@ -185,6 +195,10 @@ class HistorySearch:
         if use_vectors:
             ranked = await self._fused(tree, native, spec, offset + limit)
             window, has_more = ranked[offset : offset + limit], len(ranked) > offset + limit
+        elif _loosens(tree):
+            found = await self._soft(tree, native, spec, offset + limit + 1)
+            has_more = len(found) > offset + limit
+            window = text_ranked(found[offset : offset + limit], offset)
         else:
             found = await self._text(native, spec, limit + 1, offset)
             has_more = len(found) > limit
@@ -215,6 +229,23 @@ class HistorySearch:
         if native in (FTS5_NOTHING, TSQUERY_NOTHING):
             return []
         return await self.store.search_text(native, spec, limit=limit, offset=offset)
+
+    async def _soft(
+        self,
+        tree: Node,
+        native: str,
+        spec: HistoryFilter | None,
+        count: int,
+    ) -> list[ScoredMessage]:
+        """Plain words: the messages holding all of them, by BM25; when no message holds
+        them all, the ones holding some. A question typed in full words ("what tea does
+        Ann drink") rarely has every word in one message, and an empty answer helps
+        nobody; whenever a message has every word, the query means exactly AND."""
+        every = await self._text(native, spec, count, 0)
+        if every or not isinstance(tree, And):
+            return every
+        compile_for = to_fts5 if self.store.dialect == "sqlite" else to_tsquery
+        return await self._text(compile_for(Or(tree.operands), lambda _w, _d: ()), spec, count, 0)
 
     async def _semantic(self, wanted: bool | None, generation: int) -> bool:
         if wanted is False:
@@ -248,8 +279,13 @@ class HistorySearch:
         assert self.embedder is not None
         depth = min(max(self.fusion_depth, end + 1), 10_000)
         [vector] = await self.embedder.embed([" ".join(positive_words(tree))])
+        text_search = (
+            self._soft(tree, native, spec, depth)
+            if _loosens(tree)
+            else self._text(native, spec, depth, 0)
+        )
         text_hits, vector_hits = await asyncio.gather(
-            self._text(native, spec, depth, 0),
+            text_search,
             self.store.vector_search(self.embedder.model_id, vector, depth, spec),
         )
         vector_hits = await self._admissible(tree, vector_hits, {hit.id for hit in text_hits})
