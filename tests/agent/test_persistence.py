@@ -44,7 +44,7 @@ async def test_every_turn_is_saved_with_model_tokens_and_cost(tmp_path: Path) ->
     ]
     async with SqliteChatStore(db) as store:
         record = await store.get_conversation(default_id)
-        answer = (await store.path(default_id))[1]
+        question, answer = (await store.path(default_id))[:2]
     assert record.title == "What is oolong tea?"
     assert record.session == "work"
     assert record.agent == "helper"
@@ -52,6 +52,7 @@ async def test_every_turn_is_saved_with_model_tokens_and_cost(tmp_path: Path) ->
     assert "oolong" in record.tags, "keyword tags come from the conversation"
     assert (answer.input_tokens, answer.output_tokens) == (12, 9)
     assert answer.model == "scripted:scripted"
+    assert question.model == "scripted:scripted", "a question is filed under its answerer"
 
 
 async def test_a_conversation_continues_by_id_or_as_the_last_one(tmp_path: Path) -> None:

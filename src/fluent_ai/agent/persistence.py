@@ -171,14 +171,15 @@ class ConversationLog:
 
         async with self._lock:
             record = await self._conversation(user)
-            messages = [ChatMessage(conversation_id=record.id, message=user)]
+            # The question carries the model that answered it, so `--model` finds both sides.
+            messages = [ChatMessage(conversation_id=record.id, message=user, model=result.model)]
             for index, step in enumerate(steps):
                 final = index == len(steps) - 1
                 messages.append(
                     ChatMessage(
                         conversation_id=record.id,
                         message=step,
-                        model=result.model if step.role is Role.ASSISTANT else "",
+                        model=result.model,
                         input_tokens=result.usage.input_tokens if final else 0,
                         output_tokens=result.usage.output_tokens if final else 0,
                         cost_usd=result.cost_usd if final else None,
@@ -204,7 +205,7 @@ class ConversationLog:
                 status="failed",
                 error=f"{type(error).__name__}: {error}",
             )
-            user_record = ChatMessage(conversation_id=record.id, message=user)
+            user_record = ChatMessage(conversation_id=record.id, message=user, model=self.model)
             await (await self.store()).append(record.id, None, [user_record, failed])
 
     async def _conversation(self, user: Message) -> ConversationRecord:
