@@ -62,6 +62,13 @@ BENCHES = (
         (),
     ),
     Bench("history_store", "Q5 History search", "history_store.py", ("--messages", "100000"), ()),
+    Bench(
+        "history_compare",
+        "Q5 History search: ours vs llm logs -q vs tantivy",
+        "history_compare.py",
+        (),
+        ("--messages", "1000000"),
+    ),
     Bench("memory_recall_quality", "Recall quality (labelled set)", "memory_recall_quality.py"),
     Bench("embeddings", "Local embeddings", "embeddings.py"),
     Bench(

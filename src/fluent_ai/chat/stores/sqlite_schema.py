@@ -9,7 +9,8 @@ the conversation's session, kept in step when a conversation changes session), s
 full-text match is joined to exactly one row by primary key and filtered there, with no
 join to ``conversations``; a tag filter is a semi-join on ``conversation_tags``. The
 per-column indexes serve the filter on its own (counts, filtered vector search, paging a
-conversation).
+conversation); ``messages_search_filter`` (version 2) holds every filter column keyed by
+``pk``, so a search checks each match's filter without reading its row.
 
 Full text is FTS5 with the ``porter unicode61`` tokenizer (English stemming, diacritics
 folded), as an external-content index over ``messages.text`` kept in step by triggers,
@@ -129,8 +130,16 @@ CREATE TABLE chat_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT RO
 INSERT INTO chat_meta (key, value) VALUES ('generation', 0), ('vector_log_pruned_through', 0);
 """
 
+#: A covering index for the search filter join: each full-text match is checked against
+#: its filter columns in this narrow index (tens of MB at a million messages, it stays in
+#: the page cache) instead of its wide ``messages`` row (see ``sqlite_search``).
+_V2 = """
+CREATE INDEX messages_search_filter
+    ON messages (pk, role, created_at, session, model, conversation_pk);
+"""
+
 #: Each entry takes the schema from version ``i`` to ``i + 1``.
-_MIGRATIONS: tuple[str, ...] = (_V1,)
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
