@@ -93,26 +93,26 @@ async def import_dumps(
     store: ChatStore, dumps: Sequence[ConversationDump], *, skip_existing: bool
 ) -> ImportReport:
     """Store every conversation of one file, or none of them."""
-    todo: list[ConversationDump] = []
+    pending: list[ConversationDump] = []
     for dump in dumps:
         try:
             await store.get_conversation(dump.record.id)
         except ConversationNotFoundError:
-            todo.append(dump)
+            pending.append(dump)
             continue
         if not skip_existing:
             raise ConversationExistsError(dump.record.id)
     done: list[str] = []
     try:
-        for dump in todo:
+        for dump in pending:
             await store.import_conversation(dump.record, dump.branches, dump.messages)
             done.append(dump.record.id)
     except BaseException:
         for conversation_id in reversed(done):
             await store.delete_conversation(conversation_id)
         raise
-    messages = sum(len(dump.messages) for dump in todo)
-    return ImportReport(len(todo), messages, len(dumps) - len(todo))
+    messages = sum(len(dump.messages) for dump in pending)
+    return ImportReport(len(pending), messages, len(dumps) - len(pending))
 
 
 async def store_stats(store: ChatStore) -> dict[str, object]:
