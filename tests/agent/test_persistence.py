@@ -145,3 +145,18 @@ def test_persist_options_are_validated() -> None:
         builder.persist(tags="tea")
     with pytest.raises(InvalidParameterError, match="store"):
         builder.persist(store=3)  # type: ignore[arg-type]
+
+
+async def test_every_conversation_of_an_agent_shares_one_store(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    agent = FluentAI.agent().model(ScriptedModel("a", "b", "c")).persist(db).build()
+    conversations = [agent.conversation() for _ in range(3)]
+    for n, conversation in enumerate(conversations):
+        await conversation.chat(f"question {n}").text()
+    handles = {id(c.log._handle) for c in conversations if c.log is not None}
+    assert len(handles) == 1, "one store connection, however many conversations"
+    ids = {c.conversation_id for c in conversations}
+    assert len(ids) == 3
+    await agent.aclose()
+    async with SqliteChatStore(db) as store:
+        assert len(await store.list_conversations()) == 3

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from fluent_ai._sync import run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
 from fluent_ai.agent.conversation import Conversation, TurnHandler, UserInput, user_message
+from fluent_ai.agent.persistence import StoreHandle
 from fluent_ai.agent.recollection import FACTS_PROMPT, FACTS_SCHEMA, AgentMemory
 from fluent_ai.agent.toolbox import Toolbox
 from fluent_ai.engine import Engine, Target
@@ -32,7 +33,7 @@ from fluent_ai.types import (
 if TYPE_CHECKING:
     from fluent_ai.agent.extract import Mode
     from fluent_ai.agent.loop import AskUser, TurnCallback
-    from fluent_ai.agent.persistence import ConversationLog
+    from fluent_ai.chat.store import ChatStore
     from fluent_ai.tools.tool import Tool
     from fluent_ai.transport.http import TransportConfig
 
@@ -56,7 +57,7 @@ class Agent:
         self._context_lock: asyncio.Lock | None = None
         self._toolbox = Toolbox(config)
         self._memory = AgentMemory(config.memory, config.name) if config.memory else None
-        self._logs: list[ConversationLog] = []
+        self._stores: dict[int | str | None, StoreHandle] = {}
         self._default = Conversation(self, config.history, primary=True)
 
     def _resolve(self) -> tuple[Target, ...]:
@@ -209,13 +210,21 @@ class Agent:
         """The agent's long-term memory (``.memory(...)`` on the builder), if any."""
         return self._memory
 
+    def history_store(self, location: str | ChatStore | None) -> StoreHandle:
+        """The agent's shared handle on the chat store at ``location`` (``.persist``)."""
+        key = location if location is None or isinstance(location, str) else id(location)
+        handle = self._stores.get(key)
+        if handle is None:
+            handle = self._stores[key] = StoreHandle(location)
+        return handle
+
     async def aclose(self) -> None:
         """Finish pending memory writes and stop the agent's MCP servers and memory store
         (they start again at the next turn)."""
         if self._memory is not None:
             await self._memory.aclose()
-        for log in list(self._logs):
-            await log.aclose()
+        for handle in list(self._stores.values()):
+            await handle.aclose()
         await self._toolbox.aclose()
 
     async def _facts(self, exchange: str) -> BaseModel:

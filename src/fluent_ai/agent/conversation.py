@@ -82,9 +82,12 @@ class Conversation:
         spec = persist if persist is not None else agent.config.persist
         if spec is not None:
             self.log = ConversationLog(
-                spec, agent=agent.name, model=agent.model, primary=primary or persist is not None
+                spec,
+                agent.history_store(spec.store),
+                agent=agent.name,
+                model=agent.model,
+                primary=primary or persist is not None,
             )
-            agent._logs.append(self.log)
 
     @property
     def conversation_id(self) -> str | None:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fluent_ai.chat.store import ChatStore
     from fluent_ai.chat.types import ChatMessage, ConversationRecord
 
-__all__ = ["ConversationLog", "PersistSpec", "history_from_path", "persist_spec"]
+__all__ = ["ConversationLog", "PersistSpec", "StoreHandle", "history_from_path", "persist_spec"]
 
 _TITLE_CHARS = 80
 _AUTO_TAG_TURNS = (1, 5)  # refresh the keyword tags after these turns
@@ -105,17 +105,50 @@ def history_from_path(path: Sequence[ChatMessage]) -> list[Message]:
     return kept
 
 
+class StoreHandle:
+    """One chat store, opened at first use and shared by every conversation that saves
+    there (an agent holds one per location, so a thousand conversations are one
+    connection, not a thousand)."""
+
+    def __init__(self, location: str | ChatStore | None) -> None:
+        self.location = location
+        self._store: ChatStore | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self) -> ChatStore:
+        if self._store is not None:
+            return self._store
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._store is None:
+                from fluent_ai.chat.open import open_chat_store
+
+                store = await asyncio.to_thread(open_chat_store, self.location)
+                await store.open()
+                self._store = store
+        return self._store
+
+    async def aclose(self) -> None:
+        """Close the store (it opens again at the next use)."""
+        if self._store is not None:
+            store, self._store = self._store, None
+            await store.close()
+
+
 class ConversationLog:
     """One conversation's link to the store: loads its history, writes its turns."""
 
-    def __init__(self, spec: PersistSpec, *, agent: str, model: str, primary: bool) -> None:
+    def __init__(
+        self, spec: PersistSpec, handle: StoreHandle, *, agent: str, model: str, primary: bool
+    ) -> None:
         self.spec = spec
         self.agent = agent
         self.model = model
         self.primary = primary  # the agent's default conversation takes the spec's id
         self.record: ConversationRecord | None = None
         self.turns = 0
-        self._store: ChatStore | None = None
+        self._handle = handle
         self._lock = asyncio.Lock()
         self._loaded = False
 
@@ -124,13 +157,7 @@ class ConversationLog:
         return self.record.id if self.record is not None else None
 
     async def store(self) -> ChatStore:
-        if self._store is None:
-            from fluent_ai.chat.open import open_chat_store
-
-            store = await asyncio.to_thread(open_chat_store, self.spec.store)
-            await store.open()
-            self._store = store
-        return self._store
+        return await self._handle.get()
 
     async def load(self) -> list[Message] | None:
         """The stored history to continue from, once; ``None`` for a new conversation."""
@@ -231,9 +258,3 @@ class ConversationLog:
         found = auto_tags([m for m in path if m.status == "complete"], title=record.title)
         if found:
             self.record = await store.add_tags(record.id, found)
-
-    async def aclose(self) -> None:
-        async with self._lock:
-            if self._store is not None:
-                store, self._store = self._store, None
-                await store.close()

@@ -91,10 +91,9 @@ class ChatSession:
         return Conversation(agent, seed, persist=self._spec(conversation_id))
 
     async def _replace(self, conversation: Conversation) -> None:
-        """Make ``conversation`` current; the old one's store connection is released."""
-        old, self.conversation = self.conversation, conversation
-        if old.log is not None and old.log is not conversation.log:
-            await old.log.aclose()
+        """Make ``conversation`` current (conversations share the agent's store handle,
+        which the agent closes when the chat ends)."""
+        self.conversation = conversation
 
     async def clear(self) -> None:
         """A new conversation (stored at its first turn), seeded as the agent was built."""
