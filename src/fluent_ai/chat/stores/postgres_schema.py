@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 
 from fluent_ai.chat.stores.errors import ChatSchemaVersionError, ChatStoreError
+from fluent_ai.storage.postgres_schema import apply_migrations
 
 __all__ = ["SCHEMA_VERSION", "TEXT_CONFIG", "migrate"]
 
@@ -137,48 +138,13 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Install pgvector if needed and bring the schema to :data:`SCHEMA_VERSION`, once.
-
-    One transaction under an advisory lock: processes opening a new database at once
-    apply each step exactly once, and a process killed mid-way leaves the old version.
-    """
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        await _ensure_vector_extension(conn)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS chat_schema_version ("
-            "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        cursor = await conn.execute("SELECT max(version) FROM chat_schema_version")
-        row = await cursor.fetchone()
-        current = int(row[0]) if row is not None and row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise ChatSchemaVersionError(
-                f"the chat history database has schema version {current}; this fluent-ai "
-                f"knows up to {SCHEMA_VERSION}: upgrade fluent-ai to open it"
-            )
-        for version in range(current, SCHEMA_VERSION):
-            for statement in _MIGRATIONS[version]:
-                await conn.execute(statement.strip())
-            await conn.execute(
-                "INSERT INTO chat_schema_version (version) VALUES (%s)", (version + 1,)
-            )
-
-
-async def _ensure_vector_extension(conn: psycopg.AsyncConnection[Any]) -> None:
-    cursor = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
-    if await cursor.fetchone() is not None:
-        return
-    try:
-        async with conn.transaction():
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except psycopg.errors.InsufficientPrivilege:
-        raise ChatStoreError(
-            "the pgvector extension is not installed in this database and this user may "
-            "not install it: ask an administrator to run `CREATE EXTENSION vector`"
-        ) from None
-    except (psycopg.errors.UndefinedFile, psycopg.errors.FeatureNotSupported) as exc:
-        raise ChatStoreError(
-            f"this PostgreSQL server has no pgvector extension ({exc.diag.message_primary}): "
-            "install pgvector (https://github.com/pgvector/pgvector) on the server"
-        ) from None
+    """Install pgvector if needed and bring the schema to :data:`SCHEMA_VERSION`, once."""
+    await apply_migrations(
+        conn,
+        _MIGRATIONS,
+        lock_key=_LOCK_KEY,
+        version_table="chat_schema_version",
+        database="chat history database",
+        version_error=ChatSchemaVersionError,
+        store_error=ChatStoreError,
+    )

@@ -9,10 +9,7 @@ event loop never waits on disk or locks. Schema and indexes: ``sqlite_schema``.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +22,7 @@ from fluent_ai.chat.stores.errors import ChatStoreClosedError, ChatStoreError
 from fluent_ai.chat.stores.sqlite_rows import load_messages
 from fluent_ai.chat.stores.sqlite_schema import configure, migrate
 from fluent_ai.chat.stores.sqlite_vectors import VectorMirror, missing_vectors, put_vectors
+from fluent_ai.storage.sqlite_worker import SqliteWorker
 
 __all__ = ["SqliteChatStore", "default_path"]
 
@@ -42,69 +40,42 @@ class SqliteChatStore(CheckedChatStore):
     """A :class:`ChatStore` in one SQLite file; ``":memory:"`` keeps it in RAM."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self._path = path
-        self._resolved = ""
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
         self._vectors = VectorMirror()
-        self._lock = asyncio.Lock()
+        self._db = SqliteWorker(
+            path,
+            default_path=default_path,
+            owner="SqliteChatStore",
+            label="chat history",
+            thread_name="fluent-ai-chat",
+            configure=configure,
+            migrate=migrate,
+            store_error=ChatStoreError,
+            closed_error=ChatStoreClosedError,
+            on_close=self._forget_vectors,
+        )
 
     @property
     def location(self) -> str:
         """The database file (resolved when the store opens)."""
-        return self._resolved or str(self._path or "")
+        return self._db.path
 
     @property
     def dialect(self) -> Dialect:
         return "sqlite"
 
     def __repr__(self) -> str:
-        return f"SqliteChatStore({self.location!r})"
+        return repr(self._db)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        async with self._lock:
-            if self._executor is not None:
-                return
-            executor = ThreadPoolExecutor(1, thread_name_prefix="fluent-ai-chat")
-            try:
-                self._conn = await asyncio.wrap_future(executor.submit(self._connect))
-            except BaseException:
-                executor.shutdown(wait=False)
-                raise
-            self._executor = executor
-
-    def _connect(self) -> sqlite3.Connection:
-        target = str(self._path) if self._path is not None else str(default_path())
-        if target != ":memory:":
-            Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            target = str(Path(target).expanduser().resolve())
-        self._resolved = target
-        try:
-            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise ChatStoreError(f"cannot open the chat history {target}: {exc}") from None
-        try:
-            configure(conn)
-            migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise ChatStoreError(f"{target} is not a usable chat history: {exc}") from None
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        await self._db.open()
 
     async def close(self) -> None:
-        async with self._lock:
-            executor, conn = self._executor, self._conn
-            self._executor = self._conn = None
-            if executor is None or conn is None:
-                return
-            await asyncio.wrap_future(executor.submit(conn.close))
-            executor.shutdown(wait=False)
-            self._vectors = VectorMirror()
+        await self._db.close()
+
+    def _forget_vectors(self) -> None:
+        self._vectors = VectorMirror()
 
     async def _call(self, operation: str, *args: object) -> Any:
         if operation == "vector_search":
@@ -112,17 +83,7 @@ class SqliteChatStore(CheckedChatStore):
         return await self._run(_OPERATIONS[operation], *args)
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        executor, conn = self._executor, self._conn
-        if executor is None or conn is None:
-            raise ChatStoreClosedError(f"{self!r} is not open: use `async with` or await open()")
-
-        def call() -> T:
-            try:
-                return fn(conn, *args)
-            except sqlite3.Error as exc:
-                raise ChatStoreError(f"chat history {self.location}: {exc}") from exc
-
-        return await asyncio.wrap_future(executor.submit(call))
+        return await self._db.run(fn, *args)
 
     async def generation(self) -> int:
         row = await self._run(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 
 from fluent_ai.chat.stores.errors import ChatSchemaVersionError
-from fluent_ai.memory.stores.sqlite_schema import split_statements
+from fluent_ai.storage.sqlite_schema import apply_migrations
 
 __all__ = ["SCHEMA_VERSION", "configure", "migrate"]
 
@@ -159,21 +159,10 @@ def configure(conn: sqlite3.Connection) -> None:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the schema to :data:`SCHEMA_VERSION`, once, even with several processes opening."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE TABLE IF NOT EXISTS chat_schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT max(version) FROM chat_schema_version").fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise ChatSchemaVersionError(
-                f"the chat history database has schema version {current}; this fluent-ai "
-                f"knows up to {SCHEMA_VERSION}: upgrade fluent-ai to open it"
-            )
-        for version in range(current, SCHEMA_VERSION):
-            for statement in split_statements(_MIGRATIONS[version]):
-                conn.execute(statement)
-            conn.execute("INSERT INTO chat_schema_version (version) VALUES (?)", (version + 1,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    apply_migrations(
+        conn,
+        _MIGRATIONS,
+        version_table="chat_schema_version",
+        database="chat history database",
+        version_error=ChatSchemaVersionError,
+    )

@@ -39,6 +39,7 @@ import psycopg
 from psycopg import sql
 
 from fluent_ai.memory.errors import MemoryStoreError, SchemaVersionError
+from fluent_ai.storage.postgres_schema import apply_migrations
 
 __all__ = [
     "HNSW_MAX_DIMENSIONS",
@@ -130,46 +131,15 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 async def migrate(conn: psycopg.AsyncConnection[Any]) -> None:
     """Install pgvector if needed and bring the schema to :data:`SCHEMA_VERSION`, once."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        await _ensure_vector_extension(conn)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS memory_schema_version ("
-            "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        cursor = await conn.execute("SELECT max(version) FROM memory_schema_version")
-        row = await cursor.fetchone()
-        current = int(row[0]) if row is not None and row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the memory database has schema version {current}; this fluent-ai knows "
-                f"up to {SCHEMA_VERSION}: upgrade fluent-ai to open it"
-            )
-        for version in range(current, SCHEMA_VERSION):
-            for statement in _MIGRATIONS[version]:
-                await conn.execute(statement.strip())
-            await conn.execute(
-                "INSERT INTO memory_schema_version (version) VALUES (%s)", (version + 1,)
-            )
-
-
-async def _ensure_vector_extension(conn: psycopg.AsyncConnection[Any]) -> None:
-    cursor = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
-    if await cursor.fetchone() is not None:
-        return
-    try:
-        async with conn.transaction():
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except psycopg.errors.InsufficientPrivilege:
-        raise MemoryStoreError(
-            "the pgvector extension is not installed in this database and this user may "
-            "not install it: ask an administrator to run `CREATE EXTENSION vector`"
-        ) from None
-    except (psycopg.errors.UndefinedFile, psycopg.errors.FeatureNotSupported) as exc:
-        raise MemoryStoreError(
-            f"this PostgreSQL server has no pgvector extension ({exc.diag.message_primary}): "
-            "install pgvector (https://github.com/pgvector/pgvector) on the server"
-        ) from None
+    await apply_migrations(
+        conn,
+        _MIGRATIONS,
+        lock_key=_LOCK_KEY,
+        version_table="memory_schema_version",
+        database="memory database",
+        version_error=SchemaVersionError,
+        store_error=MemoryStoreError,
+    )
 
 
 def index_name(namespace: str) -> str:

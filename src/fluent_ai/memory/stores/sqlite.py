@@ -15,11 +15,9 @@ only), so the event loop never waits on disk or locks.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -56,6 +54,7 @@ from fluent_ai.memory.validation import (
     check_relation,
     check_text,
 )
+from fluent_ai.storage.sqlite_worker import SqliteWorker
 
 __all__ = ["SqliteMemoryStore", "default_path"]
 
@@ -73,78 +72,41 @@ class SqliteMemoryStore(MemoryStore):
     """A :class:`MemoryStore` in one SQLite file; ``":memory:"`` keeps it in RAM."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self._path = path
-        self._resolved = ""
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
         self._vectors = VectorCatalog()
-        self._lock = asyncio.Lock()
+        self._db = SqliteWorker(
+            path,
+            default_path=default_path,
+            owner="SqliteMemoryStore",
+            label="memory store",
+            thread_name="fluent-ai-memory",
+            configure=configure,
+            migrate=migrate,
+            store_error=MemoryStoreError,
+            closed_error=StoreClosedError,
+            on_close=self._forget_vectors,
+        )
 
     @property
     def path(self) -> str:
         """The database file (resolved when the store opens)."""
-        return self._resolved or str(self._path or "")
+        return self._db.path
 
     def __repr__(self) -> str:
-        return f"SqliteMemoryStore({self.path!r})"
+        return repr(self._db)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        async with self._lock:
-            if self._executor is not None:
-                return
-            executor = ThreadPoolExecutor(1, thread_name_prefix="fluent-ai-memory")
-            try:
-                self._conn = await asyncio.wrap_future(executor.submit(self._connect))
-            except BaseException:
-                executor.shutdown(wait=False)
-                raise
-            self._executor = executor
-
-    def _connect(self) -> sqlite3.Connection:
-        target = str(self._path) if self._path is not None else str(default_path())
-        if target != ":memory:":
-            Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            target = str(Path(target).expanduser().resolve())
-        self._resolved = target
-        try:
-            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise MemoryStoreError(f"cannot open the memory store {target}: {exc}") from None
-        try:
-            configure(conn)
-            migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise MemoryStoreError(f"{target} is not a usable memory store: {exc}") from None
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        await self._db.open()
 
     async def close(self) -> None:
-        async with self._lock:
-            executor, conn = self._executor, self._conn
-            self._executor = self._conn = None
-            if executor is None or conn is None:
-                return
-            await asyncio.wrap_future(executor.submit(conn.close))
-            executor.shutdown(wait=False)
-            self._vectors = VectorCatalog()
+        await self._db.close()
+
+    def _forget_vectors(self) -> None:
+        self._vectors = VectorCatalog()
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        executor, conn = self._executor, self._conn
-        if executor is None or conn is None:
-            raise StoreClosedError(f"{self!r} is not open: use `async with` or await open()")
-
-        def call() -> T:
-            try:
-                return fn(conn, *args)
-            except sqlite3.Error as exc:
-                raise MemoryStoreError(f"memory store {self.path}: {exc}") from exc
-
-        return await asyncio.wrap_future(executor.submit(call))
+        return await self._db.run(fn, *args)
 
     # -- records -----------------------------------------------------------------------
 

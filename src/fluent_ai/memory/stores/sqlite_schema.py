@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 
 from fluent_ai.memory.errors import SchemaVersionError
+from fluent_ai.storage.sqlite_schema import apply_migrations
 
-__all__ = ["SCHEMA_VERSION", "configure", "migrate", "split_statements"]
+__all__ = ["SCHEMA_VERSION", "configure", "migrate"]
 
 _V1 = """
 CREATE TABLE memories (
@@ -104,38 +105,11 @@ def configure(conn: sqlite3.Connection) -> None:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema to :data:`SCHEMA_VERSION`, once, even with several processes opening.
-
-    The version is read again inside a write transaction, so two processes opening a new
-    file at once apply each migration exactly once.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the memory database has schema version {current}; this fluent-ai knows "
-                f"up to {SCHEMA_VERSION}: upgrade fluent-ai to open it"
-            )
-        for version in range(current, SCHEMA_VERSION):
-            for statement in split_statements(_MIGRATIONS[version]):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def split_statements(script: str) -> list[str]:
-    """Statements of a migration script; trigger bodies stay whole (``END;`` closes them)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.strip().splitlines():
-        buffer += line + "\n"
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return statements
+    """Bring the schema to :data:`SCHEMA_VERSION`, once, even with several processes opening."""
+    apply_migrations(
+        conn,
+        _MIGRATIONS,
+        version_table="schema_version",
+        database="memory database",
+        version_error=SchemaVersionError,
+    )
