@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,7 +18,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["RateLimitSettings", "Settings", "default_home", "load_settings"]
+__all__ = [
+    "AgentSettings",
+    "JWTSettings",
+    "RateLimitSettings",
+    "ServerSettings",
+    "Settings",
+    "default_home",
+    "load_settings",
+]
 
 
 def default_home() -> Path:
@@ -34,6 +42,64 @@ class RateLimitSettings(BaseModel):
 
     rpm: int | None = Field(None, ge=1, description="Requests per minute.")
     tpm: int | None = Field(None, ge=1, description="Tokens (input + output) per minute.")
+
+
+class AgentSettings(BaseModel):
+    """An agent the server exposes as the model ``agent:NAME`` (an ``[agents.NAME]`` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="Model spec; default: the default model.")
+    system: str | None = Field(None, description="System prompt (a Jinja2 template).")
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Tool specs run server-side: 'module:attr' or 'path/to/file.py:attr'.",
+    )
+    memory: bool = Field(
+        False, description="Recall and remember in the memory namespace named after the agent."
+    )
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    max_tool_rounds: int = Field(10, ge=1, le=100)
+    description: str = Field("", description="Shown in /v1/models.")
+
+
+class JWTSettings(BaseModel):
+    """Bearer JWTs the server accepts besides its own API keys (a ``[jwt]`` table).
+
+    Give exactly one key source: ``jwks_url``, ``public_key`` (PEM text or a PEM file
+    path) or ``secret`` (HMAC). The allowed algorithms must fit the key source: HS*
+    only with ``secret``, never ``none``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    jwks_url: str | None = None
+    public_key: str | None = None
+    secret: str | None = Field(None, repr=False)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
+    issuer: str | None = None
+    audience: str | None = None
+    leeway: float = Field(30.0, ge=0, le=600, description="Clock skew allowed, in seconds.")
+    scope_claim: str = Field("scope", description="Claim holding the scopes (list or string).")
+    subject_claim: str = "sub"
+
+
+class ServerSettings(BaseModel):
+    """``fluent-ai serve`` limits and timings (a ``[server]`` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest request body.")
+    upstream_timeout: float = Field(120.0, gt=0, description="Seconds one model call may take.")
+    shutdown_grace: float = Field(30.0, ge=0, description="Seconds to finish streams on stop.")
+    default_rpm: int | None = Field(None, ge=1, description="Requests/min for keys without one.")
+    default_tpm: int | None = Field(None, ge=1, description="Tokens/min for keys without one.")
+    ws_queue: int = Field(256, ge=1, description="Events queued per WebSocket before it is cut.")
+    ws_max_message_bytes: int = Field(64 * 1024, ge=256)
+    heartbeat_interval: float = Field(15.0, gt=0)
+    heartbeat_timeout: float = Field(45.0, gt=0)
+    typing_ttl: float = Field(5.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -88,6 +154,34 @@ class Settings(BaseSettings):
         description="Tools `fluent-ai mcp serve` always serves: 'module:attr' or "
         "'path/to/file.py:attr' specs, e.g. tools = ['mytools:ALL'].",
     )
+    database_url: str | None = Field(
+        None,
+        description="A postgresql:// URL shared by server replicas: the default for "
+        "memory_store, history_store and keys_store.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis:// URL: rate limits and realtime rooms shared by server replicas.",
+    )
+    keys_store: str | None = Field(
+        None,
+        description="Where server API keys live: a SQLite file (default keys.db under home) "
+        "or a postgresql:// URL.",
+    )
+    agents: dict[str, AgentSettings] = Field(
+        default_factory=dict, description="Agents served as `agent:NAME`: `[agents.NAME]`."
+    )
+    jwt: JWTSettings | None = Field(None, description="Accept bearer JWTs: a `[jwt]` table.")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @model_validator(mode="after")
+    def _shared_database(self) -> Settings:
+        """``database_url`` is where every store lives unless one is named on its own."""
+        if self.database_url:
+            self.memory_store = self.memory_store or self.database_url
+            self.history_store = self.history_store or self.database_url
+            self.keys_store = self.keys_store or self.database_url
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -103,7 +197,16 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-able values (for ``/config`` and debugging)."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}
+        from fluent_ai.errors import redact_url
+
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}
+        for key in ("database_url", "redis_url", "memory_store", "history_store", "keys_store"):
+            if isinstance(data.get(key), str) and "://" in data[key]:
+                data[key] = redact_url(data[key])
+        jwt = data.get("jwt")
+        if isinstance(jwt, dict) and jwt.get("secret"):
+            jwt["secret"] = "***"
+        return data
 
 
 def load_settings() -> Settings:

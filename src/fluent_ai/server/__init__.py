@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket service: ``fluent-ai serve`` (see ``docs/architecture.md``)."""
