@@ -7,6 +7,7 @@ import typer
 from fluent_ai import __version__
 from fluent_ai.cli.chat import chat
 from fluent_ai.cli.history import history_app
+from fluent_ai.cli.keys import keys_app
 from fluent_ai.cli.mcp import mcp_app
 from fluent_ai.cli.memory import memory_app
 from fluent_ai.cli.models import models
@@ -41,6 +42,7 @@ app.command("models")(models)
 app.add_typer(mcp_app)
 app.add_typer(memory_app)
 app.add_typer(history_app)
+app.add_typer(keys_app)
 
 
 def main() -> None:
