@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from fluent_ai.auth.oauth_config import OAuth2Config
+
 __all__ = [
     "AgentSettings",
     "JWTSettings",
@@ -172,6 +174,11 @@ class Settings(BaseSettings):
         default_factory=dict, description="Agents served as `agent:NAME`: `[agents.NAME]`."
     )
     jwt: JWTSettings | None = Field(None, description="Accept bearer JWTs: a `[jwt]` table.")
+    oauth: dict[str, OAuth2Config] = Field(
+        default_factory=dict,
+        description="OAuth2 clients for upstreams and MCP servers: `[oauth.NAME]` tables "
+        "(fluent-ai auth login NAME).",
+    )
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @model_validator(mode="after")
@@ -199,7 +206,9 @@ class Settings(BaseSettings):
         """The settings as plain JSON-able values (for ``/config`` and debugging)."""
         from fluent_ai.errors import redact_url
 
-        data = {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}
+        data = {
+            k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump(mode="json").items()
+        }
         for key in ("database_url", "redis_url", "memory_store", "history_store", "keys_store"):
             if isinstance(data.get(key), str) and "://" in data[key]:
                 data[key] = redact_url(data[key])

@@ -55,7 +55,23 @@ class Runtime:
 
     @property
     def env(self) -> Mapping[str, str]:
-        return self._env if self._env is not None else os.environ
+        """Where provider keys are read: ``env`` when given, else the process environment
+        with credentials stored by ``fluent-ai auth set-credential`` filling in the
+        variables it lacks (the environment wins). The encrypted file is read and
+        decrypted once per runtime, and only if it exists (blocking the first time)."""
+        if self._env is not None:
+            return self._env
+        stored: dict[str, str] | None = self.__dict__.get("_stored_credentials")
+        if stored is None:
+            from fluent_ai.auth.secrets import stored_credentials
+
+            stored = stored_credentials(self.settings.home)
+            self.__dict__["_stored_credentials"] = stored
+        if not stored:
+            return os.environ
+        from collections import ChainMap
+
+        return ChainMap(os.environ, stored)
 
     @cached_property
     def registry(self) -> ModelRegistry:

@@ -50,6 +50,8 @@ class MCPSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     prefix: str = ""
     call_timeout: float | None = 30.0
+    #: An ``[oauth.NAME]`` table whose bearer tokens an HTTP server gets.
+    oauth: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +227,15 @@ class AgentBuilder:
         env: Mapping[str, str] | None = None,
         prefix: str = "",
         timeout: float | None = 30.0,
+        oauth: str | None = None,
     ) -> AgentBuilder:
         """An MCP server whose tools the agent may call: a stdio ``command`` or an HTTP
         ``url``. It is started at the agent's first turn and stopped by
         ``await agent.aclose()`` (or ``async with agent:``); ``prefix`` goes before its tool
         names when two servers share one; ``timeout`` bounds each tool call (seconds,
-        ``None`` for no bound): a call past it is a tool error the model sees."""
+        ``None`` for no bound): a call past it is a tool error the model sees. ``oauth``
+        names an ``[oauth.NAME]`` table whose tokens an HTTP server gets
+        (``fluent-ai auth login NAME`` first for a browser login)."""
         if (command is None) == (url is None):
             raise InvalidParameterError("mcp_server", "give either command=[...] or url=...")
         if command is not None and (
@@ -241,8 +246,15 @@ class AgentBuilder:
             raise InvalidParameterError("mcp_server", f"url must be http(s), got {url!r}")
         if timeout is not None:
             timeout = check_number("timeout", timeout, 0.001, 86_400.0)
+        if oauth is not None:
+            from fluent_ai.auth.oauth_store import OAUTH_NAME
+
+            if url is None:
+                raise InvalidParameterError("oauth", "only an HTTP server (url=...) takes oauth")
+            if not isinstance(oauth, str) or not OAUTH_NAME.match(oauth):
+                raise InvalidParameterError("oauth", f"not an [oauth.NAME] table name: {oauth!r}")
         spec = MCPSpec(
-            tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix, timeout
+            tuple(command or ()), url, dict(headers or {}), dict(env or {}), prefix, timeout, oauth
         )
         return self._with(mcp_servers=(*self.config.mcp_servers, spec))
 

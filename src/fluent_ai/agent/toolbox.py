@@ -56,7 +56,9 @@ class Toolbox:
                 server = (
                     MCPServer.stdio(spec.command, env=spec.env or None)
                     if spec.command
-                    else MCPServer.http(spec.url or "", headers=spec.headers or None)
+                    else MCPServer.http(
+                        spec.url or "", headers=spec.headers or None, oauth=spec.oauth
+                    )
                 )
                 await server.__aenter__()
                 self._servers.append(server)

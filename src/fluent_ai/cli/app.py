@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from fluent_ai import __version__
+from fluent_ai.cli.auth import auth_app
 from fluent_ai.cli.chat import chat
 from fluent_ai.cli.history import history_app
 from fluent_ai.cli.keys import keys_app
@@ -43,6 +44,7 @@ app.add_typer(mcp_app)
 app.add_typer(memory_app)
 app.add_typer(history_app)
 app.add_typer(keys_app)
+app.add_typer(auth_app)
 
 
 def main() -> None:

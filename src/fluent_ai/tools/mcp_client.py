@@ -106,11 +106,16 @@ class MCPServer:
         headers: Mapping[str, str] | None = None,
         *,
         init_timeout: float = DEFAULT_INIT_TIMEOUT,
+        oauth: str | None = None,
     ) -> MCPServer:
-        """A server at a streamable HTTP endpoint (``http(s)://host/mcp``)."""
+        """A server at a streamable HTTP endpoint (``http(s)://host/mcp``).
+
+        ``oauth`` names an ``[oauth.NAME]`` client whose bearer token every request carries
+        (``fluent-ai auth login NAME`` first when it uses the authorization code flow).
+        """
         if not url.startswith(("http://", "https://")):
             raise MCPError(f"an MCP server URL starts with http:// or https://, got {url!r}")
-        return cls(Http(url, dict(headers or {})), init_timeout=init_timeout)
+        return cls(Http(url, dict(headers or {}), oauth), init_timeout=init_timeout)
 
     @property
     def label(self) -> str:

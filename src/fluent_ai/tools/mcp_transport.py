@@ -43,10 +43,15 @@ class Stdio:
 
 @dataclass(frozen=True)
 class Http:
-    """A streamable HTTP endpoint; ``headers`` go with every request (auth, tenancy)."""
+    """A streamable HTTP endpoint; ``headers`` go with every request (auth, tenancy).
+
+    ``oauth`` names an ``[oauth.NAME]`` table: its bearer tokens (refreshed before expiry,
+    and once more after a 401) go with every request.
+    """
 
     url: str
     headers: Mapping[str, str]
+    oauth: str | None = None
 
     @property
     def label(self) -> str:
@@ -93,9 +98,16 @@ async def open_session(
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
+        auth: httpx2.Auth | None = None
+        if endpoint.oauth is not None:
+            from fluent_ai.auth.oauth import OAuth2Httpx2Auth, OAuth2Session
+
+            tokens = await OAuth2Session.open(endpoint.oauth)
+            stack.push_async_callback(tokens.aclose)
+            auth = OAuth2Httpx2Auth(tokens)
         timeout = httpx2.Timeout(_HTTP_CONNECT_TIMEOUT, read=_HTTP_READ_TIMEOUT)
         client = await stack.enter_async_context(
-            httpx2.AsyncClient(headers=dict(endpoint.headers), timeout=timeout)
+            httpx2.AsyncClient(headers=dict(endpoint.headers), timeout=timeout, auth=auth)
         )
         read, write = await stack.enter_async_context(
             streamable_http_client(endpoint.url, http_client=client)
