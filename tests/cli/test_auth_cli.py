@@ -16,15 +16,14 @@ import pytest
 
 from tests.auth.asgi_server import serve
 from tests.auth.oauth_server import CLIENT_ID, CLIENT_SECRET, AuthServer
-from tests.cli.clitools import _LAUNCHER, child_env, one_error_line, read_until, wait_for
+from tests.cli.clitools import _LAUNCHER, child_env, command, one_error_line, read_until, wait_for
 from tests.tools.mcp_http import free_port
 
 SECRET = "sk-cli-0123456789SECRETVALUE"
-_RUN = "from fluent_ai.cli.auth import auth_app; auth_app(prog_name='fluent-ai auth')"
 
 
 def auth_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", _RUN, *args]
+    return command("auth", *args)
 
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,7 @@
 
 The commands run as separate programs on the real SQLite file, so a revocation made by
 the CLI must reach a ring that was opened before it (nothing cached between requests).
-Until ``keys_app`` is registered in ``cli/app.py`` the group is run from its module.
+The commands run as the installed console script, in child processes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,15 +21,14 @@ from fluent_ai.auth.authenticator import CredentialAuthenticator
 from fluent_ai.auth.errors import CredentialsError
 from fluent_ai.auth.key_stores.sqlite import SqliteKeyStore
 from fluent_ai.cli.keys import parse_grace
-from tests.cli.clitools import one_error_line
+from tests.cli.clitools import command, one_error_line
 
-_ENTRY = "from fluent_ai.cli.keys import keys_app; keys_app(prog_name='fluent-ai keys')"
 _SECRET = re.compile(r"fa-[a-z0-9]{12}_[A-Za-z0-9_-]{43}")
 
 
 def run_keys(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _ENTRY, *args],
+        command("keys", *args),
         env=env,
         capture_output=True,
         text=True,

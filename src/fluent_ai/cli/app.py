@@ -12,6 +12,7 @@ from fluent_ai.cli.keys import keys_app
 from fluent_ai.cli.mcp import mcp_app
 from fluent_ai.cli.memory import memory_app
 from fluent_ai.cli.models import models
+from fluent_ai.cli.serve import serve
 
 app = typer.Typer(
     name="fluent-ai",
@@ -40,6 +41,7 @@ def root(
 
 app.command("chat")(chat)
 app.command("models")(models)
+app.command("serve")(serve)
 app.add_typer(mcp_app)
 app.add_typer(memory_app)
 app.add_typer(history_app)
