@@ -81,6 +81,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The catalogue and discovery cache are files: read them off the event loop now.
         await asyncio.to_thread(lambda: runtime.registry)
+        # So are the encrypted provider credentials (``fluent-ai auth set-credential``).
+        await asyncio.to_thread(lambda: runtime.env)
         started: list[ClosablePart] = []
         try:
             for name, factory in factories.items():
@@ -123,9 +125,9 @@ def _catalogue_check(runtime: Runtime) -> HealthCheck:
 
 def _redis_check(url: str) -> HealthCheck:
     async def check() -> None:
-        from redis.asyncio import Redis
+        from fluent_ai.server.redis_client import redis_client
 
-        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client = redis_client(url, socket_connect_timeout=2, socket_timeout=2)
         try:
             await client.ping()
         finally:

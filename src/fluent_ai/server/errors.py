@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from fluent_ai.auth.errors import CredentialsError, ScopeError
+from fluent_ai.auth.jwks import JWKSError
+from fluent_ai.auth.key_store import KeyStoreError
 from fluent_ai.chat.stores.errors import (
     BranchExistsError,
     BranchNotFoundError,
@@ -48,6 +50,7 @@ from fluent_ai.errors import (
 from fluent_ai.memory.errors import DuplicateMemoryError, MemoryNotFoundError, StoreClosedError
 from fluent_ai.models.resolver import UnknownModelError
 from fluent_ai.server.ratelimit import LimiterUnavailableError, LimitExceededError
+from fluent_ai.server.realtime.broker import BrokerUnavailableError
 from fluent_ai.server.rest_common import NotFoundError
 
 __all__ = [
@@ -106,6 +109,15 @@ _NOT_FOUND = (
     MessageNotFoundError,
     BranchNotFoundError,
 )
+#: A part the request needs is down (a database, Redis, the JWKS endpoint): 503, not 401.
+_UNAVAILABLE = (
+    ServiceUnavailableError,
+    StoreClosedError,
+    ChatStoreClosedError,
+    KeyStoreError,
+    JWKSError,
+    BrokerUnavailableError,
+)
 _CONFLICT = (DuplicateMemoryError, ConversationExistsError, BranchExistsError)
 
 
@@ -121,7 +133,9 @@ def describe_error(error: FluentAIError) -> ErrorInfo:
     if isinstance(error, ScopeError):
         return ErrorInfo(403, "permission_error", error.code)
     if isinstance(error, LimitExceededError):
-        return ErrorInfo(429, "rate_limit_error", error.code, retry_after=error.retry_after)
+        # A request larger than the whole budget gets no Retry-After: waiting cannot help.
+        wait = error.retry_after if error.retryable else None
+        return ErrorInfo(429, "rate_limit_error", error.code, retry_after=wait)
     if isinstance(error, LimiterUnavailableError):
         return ErrorInfo(503, "server_error", _code(error, "rate_limiter_unavailable"))
     if isinstance(error, UnknownModelError | ModelNotFoundError):
@@ -146,7 +160,7 @@ def describe_error(error: FluentAIError) -> ErrorInfo:
         return ErrorInfo(502, "upstream_error", "upstream_error")
     if isinstance(error, ToolLoopLimitError):
         return ErrorInfo(502, "upstream_error", "tool_loop_limit")
-    if isinstance(error, ServiceUnavailableError | StoreClosedError | ChatStoreClosedError):
+    if isinstance(error, _UNAVAILABLE):
         return ErrorInfo(503, "server_error", _code(error, "service_unavailable"))
     if isinstance(error, InvalidParameterError):
         return ErrorInfo(400, "invalid_request_error", "invalid_parameter", error.parameter)

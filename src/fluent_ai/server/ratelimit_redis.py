@@ -40,6 +40,7 @@ from fluent_ai.server.ratelimit import (
     check_tokens,
     entry_of,
 )
+from fluent_ai.server.redis_client import redis_client
 from fluent_ai.server.state import Admission
 
 __all__ = ["RedisLimiter"]
@@ -187,7 +188,7 @@ class RedisLimiter:
         self._prefix = prefix
         self._where = redact_url(url)
         try:
-            self._client: Redis = Redis.from_url(
+            self._client: Redis = redis_client(
                 url,
                 socket_connect_timeout=timeout,
                 socket_timeout=timeout,

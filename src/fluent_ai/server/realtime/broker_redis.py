@@ -22,9 +22,7 @@ import logging
 from collections import deque
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
-from redis.driver_info import DriverInfo
 from redis.exceptions import RedisError
 
 from fluent_ai.errors import InvalidParameterError
@@ -35,14 +33,11 @@ from fluent_ai.server.realtime.broker import (
     new_replica_id,
 )
 from fluent_ai.server.realtime.broker_scripts import PUT, REMOVE, ROOMS
+from fluent_ai.server.redis_client import redis_client
 
 __all__ = ["RedisBroker"]
 
 log = logging.getLogger("fluent_ai.server.realtime")
-
-# redis-py looks its own version up on disk for every new connection unless told; that
-# lookup would run on the event loop, so it is done once, here, at import.
-_DRIVER = DriverInfo(name="redis-py", lib_version=redis.__version__)
 
 
 class RedisBroker:
@@ -62,12 +57,11 @@ class RedisBroker:
         self.prefix = prefix
         self.member_ttl = member_ttl
         self._confirm_timeout = confirm_timeout
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
+        self._client: aioredis.Redis = redis_client(
             url,
             decode_responses=True,
             socket_connect_timeout=5.0,
             socket_timeout=10.0,
-            driver_info=_DRIVER,
         )
         self._pubsub = self._client.pubsub()
         self._put = self._client.register_script(PUT)
