@@ -121,6 +121,55 @@ def memory_chart(data: dict[str, Any], out: Path) -> Path:
     return path
 
 
+def gateway_chart(data: dict[str, Any], out: Path) -> Path:
+    """Added p50 over the direct upstream, per gateway and rate (log scale: LiteLLM's
+    proxy saturates where ours does not); unanswered runs are left out."""
+    summary: dict[str, dict[str, float]] = data["summary"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.2), sharey=True)
+    for ax, kind, figure, title in (
+        (axes[0], "complete", "added_p50_ms", "non-streamed: added p50"),
+        (axes[1], "stream", "added_ttft_p50_ms", "streamed: added p50 time to first token"),
+    ):
+        labels, values = [], []
+        for key, row in summary.items():
+            name, row_kind, rate = key.split("|")
+            if name != "direct" and row_kind == kind:
+                labels.append(f"{name} {rate}/s")
+                value = row[figure]
+                values.append(value if value == value and abs(value) != float("inf") else 0.0)
+        _bars(ax, labels, [max(v, 0.01) for v in values], title, "ms over direct, log scale")
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="#c0392b", linewidth=0.8, linestyle="--")
+    fig.tight_layout()
+    path = out / "gateway.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def fanout_chart(data: dict[str, Any], out: Path) -> Path:
+    """Deliveries per second against the offered rate, and p99 latency, per setup and room size."""
+    summary: dict[str, dict[str, Any]] = data["summary"]
+    labels = [f"{key.split('|')[0]}, {int(key.split('|')[1]):,} clients" for key in summary]
+    rows = list(summary.values())
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * len(labels) + 1.5), sharey=True)
+    axes[0].barh(labels, [r["delivered_per_s"] for r in rows], color=OURS)
+    axes[0].scatter([r["offered_per_s"] for r in rows], labels, color="#c0392b", marker="|", s=200)
+    axes[0].set_title("deliveries/s (red: offered)", fontsize=10)
+    axes[0].invert_yaxis()
+    axes[1].barh(labels, [r["p99_ms"] for r in rows], color=OURS)
+    axes[1].set_title("p99 delivery latency", fontsize=10)
+    axes[1].set_xlabel("ms")
+    for ax, key in ((axes[0], "delivered_per_s"), (axes[1], "p99_ms")):
+        for i, row in enumerate(rows):
+            ax.text(row[key], i, f" {row[key]:,.0f}", va="center", fontsize=8)
+    fig.tight_layout()
+    path = out / "realtime_fanout.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def draw_all(results: Path, out: Path) -> list[Path]:
     """Every chart whose data exists; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +180,10 @@ def draw_all(results: Path, out: Path) -> list[Path]:
         paths.append(startup_chart(data, out))
     if data := _load(results, "local_model"):
         paths.append(local_chart(data, out))
+    if data := _load(results, "gateway"):
+        paths.append(gateway_chart(data, out))
+    if data := _load(results, "realtime_fanout"):
+        paths.append(fanout_chart(data, out))
     for file in sorted(results.glob("memory_compare_*.json")):
         paths.append(memory_chart(json.loads(file.read_text()), out))
     return paths

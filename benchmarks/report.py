@@ -2,7 +2,8 @@
 
 Started by ``make bench`` in ``.bench-venv`` (it has matplotlib); each benchmark runs as
 its own process in the venv it needs (ours in ``.venv``; ``client_overhead.py``,
-``startup.py`` and ``memory_compare.py`` start the peers in ``.bench-venv`` themselves).
+``startup.py``, ``memory_compare.py`` and ``gateway.py`` start the peers in
+``.bench-venv`` themselves).
 For every section the report records the exact command, the machine with the load
 average at its start, the date and how long it took. Scripts another part of the
 project has not written yet are listed as not run. The charts are drawn by ``charts.py``
@@ -43,6 +44,7 @@ class Bench:
 BENCHES = (
     Bench("client_overhead", "Q1 Client overhead", "client_overhead.py", ("--reps", "5")),
     Bench("startup", "Q2 Import and start-up", "startup.py", ("--reps", "20")),
+    Bench("gateway", "Q3 Gateway overhead", "gateway.py", ("--reps", "3", "--seconds", "1.5")),
     Bench("local_model", "Q4 Embedded model", "local_model.py", ("--reps", "5")),
     Bench(
         "memory_compare",
@@ -68,6 +70,12 @@ BENCHES = (
         "history_compare.py",
         (),
         ("--messages", "1000000"),
+    ),
+    Bench(
+        "realtime_fanout",
+        "Q6 Realtime fan-out",
+        "realtime_fanout.py",
+        ("--reps", "1", "--messages", "100"),
     ),
     Bench("memory_recall_quality", "Recall quality (labelled set)", "memory_recall_quality.py"),
     Bench("embeddings", "Local embeddings", "embeddings.py"),

@@ -89,8 +89,59 @@ def targets_table(results: Path) -> list[str]:
         )
     else:
         rows.append("| embedded model within 5% of xllamacpp direct | not run | - |")
-    rows.append(
-        "| gateway p50 added <= 1 ms | not measured: `fluent-ai serve` does not exist yet | - |"
-    )
-    rows.append("| realtime fan-out | not measured: no WebSocket server yet | - |")
+    if data := _load(results, "gateway"):
+        rows += _gateway_rows(data)
+    else:
+        rows.append("| gateway p50 added <= 1 ms | not run | - |")
+    if data := _load(results, "realtime_fanout"):
+        rows.append(_fanout_row(data))
+    else:
+        rows.append("| realtime fan-out | not run | - |")
     return rows
+
+
+def _added(summary: dict[str, Any], name: str, rates: list[str]) -> dict[str, tuple[float, float]]:
+    """Per rate: (added p50 non-streamed, added p50 time to first token) of one gateway."""
+    return {
+        rate: (
+            summary[f"{name}|complete|{rate}"]["added_p50_ms"],
+            summary[f"{name}|stream|{rate}"]["added_ttft_p50_ms"],
+        )
+        for rate in rates
+    }
+
+
+def _added_cells(added: dict[str, tuple[float, float]]) -> str:
+    return ", ".join(f"{r}/s: {a:+.2f} ms (stream TTFT {t:+.2f} ms)" for r, (a, t) in added.items())
+
+
+def _gateway_rows(data: dict[str, Any]) -> list[str]:
+    """Added p50 (gateway minus direct upstream) at every measured rate, both request kinds."""
+    s = data["summary"]
+    rates = [f"{rate:g}" for rate in data["rates"]]
+    ours = _added(s, "fluent-ai", rates)
+    ok = all(a <= 1.0 and t <= 1.0 for a, t in ours.values())
+    rows = [f"| gateway p50 added <= 1 ms | {_added_cells(ours)} | {_verdict(ok)} |"]
+    label = "gateway: less added than LiteLLM's proxy"
+    if f"litellm proxy|complete|{rates[0]}" in s:
+        theirs = _added(s, "litellm proxy", rates)
+        ok = all(ours[r][0] < a and ours[r][1] < t for r, (a, t) in theirs.items())
+        rows.append(f"| {label} | LiteLLM proxy {_added_cells(theirs)} | {_verdict(ok)} |")
+    else:
+        rows.append(f"| {label} | not measured: {data['litellm']} | - |")
+    return rows
+
+
+def _fanout_row(data: dict[str, Any]) -> str:
+    """Issue 8 sets no number for fan-out: the row reports the largest room of each setup."""
+    s = data["summary"]
+    largest = max(int(key.split("|")[1]) for key in s)
+    cells = []
+    for key, row in s.items():
+        setup, count = key.split("|")
+        if int(count) == largest:
+            lost = f", {row['missing']:,} missing" if row["missing"] else ""
+            cells.append(
+                f"{setup}: {row['delivered_per_s']:,.0f}/s, p99 {row['p99_ms']:.0f} ms{lost}"
+            )
+    return f"| realtime fan-out to {largest:,} clients | {'; '.join(cells)} | no target |"

@@ -158,3 +158,23 @@ def test_bad_settings_fail_with_one_error_line(serve_env: dict[str, str]) -> Non
     assert done.stderr.startswith("error: invalid settings")
     assert "max_body_bytes" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_listening_socket_sends_small_writes_at_once() -> None:
+    """TCP_NODELAY on the listener (accepted sockets inherit it on Linux): without it a
+    response written in two parts waits for the client's delayed ACK."""
+    import socket
+
+    import uvicorn
+
+    from fluent_ai.cli.serve import listening_socket
+
+    listener = listening_socket(uvicorn.Config("fluent_ai.server.main:app", port=0))
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        client = socket.create_connection(listener.getsockname()[:2])
+        accepted, _ = listener.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        listener.close()
