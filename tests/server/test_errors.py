@@ -281,13 +281,18 @@ def test_unknown_model_does_not_spend_the_rate_limit(http: httpx.Client) -> None
 # --- upstream failures -------------------------------------------------------------------------
 
 
-def test_upstream_500_is_502(server: LiveServer, openai_env: FakeOpenAIServer) -> None:
+def test_upstream_500_is_502(
+    server: LiveServer, openai_env: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
     openai_env.queue(Behaviour.error(500, "the upstream broke"))
     with sdk(server) as client, pytest.raises(openai.InternalServerError) as caught:
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 502
     assert caught.value.type == "upstream_error"
-    assert "the upstream broke" in caught.value.message
+    # Which upstream failed, and how; its body (a traceback, a path) is for the log only.
+    assert "openai failed (HTTP 500)" in caught.value.message
+    assert "the upstream broke" not in caught.value.message
+    assert "the upstream broke" in caplog.text
 
 
 def test_upstream_429_is_429_with_its_retry_after(

@@ -12,6 +12,7 @@ own JWKS client uses blocking urllib), cached and refetched on key rotation.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,8 @@ __all__ = ["JWKSError", "JWTVerifier"]
 
 #: RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 _HMAC_MIN_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
+_MAX_SUBJECT: Final = 256
+_SUBJECT: Final = re.compile(rf"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{{1,{_MAX_SUBJECT}}}")
 _ASYMMETRIC: Final = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA", *EC_CURVES}
 )
@@ -186,8 +189,12 @@ class JWTVerifier:
             raise _invalid("the kid header must be a string")
         claims = self._decode(token, await self._key(alg, kid), alg)
         subject = claims.get(self.settings.subject_claim)
-        if not isinstance(subject, str) or not subject:
-            raise _invalid(f"the {self.settings.subject_claim!r} claim must be a non-empty string")
+        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+            # The subject names the caller in logs, rate limits and chat rooms: plain text.
+            raise _invalid(
+                f"the {self.settings.subject_claim!r} claim must be 1-{_MAX_SUBJECT} "
+                "characters without control characters"
+            )
         return Principal(subject, scopes_of(claims.get(self.settings.scope_claim)), "jwt")
 
     def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:

@@ -103,6 +103,10 @@ def create_app(
         version=__version__,
         summary="OpenAI-compatible API over every model of the catalogue and your agents.",
         lifespan=lifespan,
+        # The public pages are the API document and its /docs viewer; no ReDoc copy, and
+        # no OAuth2 redirect page (the API takes bearer credentials, not an OAuth2 flow).
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.fluent = state
     app.state.metrics = app_metrics = ServerMetrics()

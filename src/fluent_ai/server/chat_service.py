@@ -31,6 +31,7 @@ from fluent_ai.runtime import Runtime
 from fluent_ai.server.agents import AGENT_PREFIX, AgentPool
 from fluent_ai.server.errors import ModelUnavailableError
 from fluent_ai.server.metrics import ServerMetrics
+from fluent_ai.server.model_policy import check_model_spec
 from fluent_ai.server.openai_convert import to_chat_request, to_messages
 from fluent_ai.server.openai_schema import ChatCompletionRequest
 from fluent_ai.server.state import Admission, RequestLimiter
@@ -141,6 +142,7 @@ class ChatService:
         if cached is not None:
             self._targets.move_to_end(spec)
             return cached
+        check_model_spec(spec)
         ref = await asyncio.to_thread(self.runtime.lookup, spec)
         if ref.info is not None and ref.info.kind != "chat":
             raise InvalidParameterError(

@@ -27,6 +27,7 @@ from fluent_ai.embeddings.remote import DEFAULT_EMBEDDING_MODELS
 from fluent_ai.errors import InvalidParameterError, RequestTimeoutError
 from fluent_ai.runtime import Runtime
 from fluent_ai.server.errors import ModelUnavailableError
+from fluent_ai.server.model_policy import check_model_spec
 
 __all__ = ["EmbeddingService", "embeddings_json", "text_tokens"]
 
@@ -45,6 +46,7 @@ class EmbeddingService:
         """Refuse before building: a chat model (400), a provider without a key (404)."""
         if spec.lower() in ("local", LOCAL_MODEL_ID):
             return
+        check_model_spec(spec)
         provider, _, name = spec.partition(":")
         if provider in DEFAULT_EMBEDDING_MODELS and not name.strip():
             spec = f"{provider}:{DEFAULT_EMBEDDING_MODELS[provider]}"

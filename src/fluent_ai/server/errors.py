@@ -49,6 +49,8 @@ from fluent_ai.errors import (
 )
 from fluent_ai.memory.errors import DuplicateMemoryError, MemoryNotFoundError, StoreClosedError
 from fluent_ai.models.resolver import UnknownModelError
+from fluent_ai.server.error_text import public_message, secrets_of
+from fluent_ai.server.json_body import UnsupportedMediaTypeError
 from fluent_ai.server.ratelimit import LimiterUnavailableError, LimitExceededError
 from fluent_ai.server.realtime.broker import BrokerUnavailableError
 from fluent_ai.server.rest_common import NotFoundError
@@ -58,6 +60,7 @@ __all__ = [
     "ModelUnavailableError",
     "PayloadTooLargeError",
     "ServiceUnavailableError",
+    "client_message",
     "describe_error",
     "error_body",
     "error_response",
@@ -132,6 +135,8 @@ def describe_error(error: FluentAIError) -> ErrorInfo:
         return ErrorInfo(401, "authentication_error", error.code)
     if isinstance(error, ScopeError):
         return ErrorInfo(403, "permission_error", error.code)
+    if isinstance(error, UnsupportedMediaTypeError):
+        return ErrorInfo(415, "invalid_request_error", error.code, error.param)
     if isinstance(error, LimitExceededError):
         # A request larger than the whole budget gets no Retry-After: waiting cannot help.
         wait = error.retry_after if error.retryable else None
@@ -255,6 +260,16 @@ def _request_id(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
+def client_message(request: Request, error: FluentAIError, status: int) -> str:
+    """What the answer says: :func:`public_message`, with the provider keys this server
+    holds cut out; an unexpected error (a 500) says only which request failed."""
+    if status == 500:
+        return f"internal server error (request {_request_id(request)})"
+    state = getattr(request.app.state, "fluent", None)
+    secrets = secrets_of(state.runtime.env) if state is not None else ()
+    return public_message(error, secrets)
+
+
 async def _fluent_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FluentAIError)
     info = describe_error(exc)
@@ -276,9 +291,8 @@ async def _fluent_error(request: Request, exc: Exception) -> JSONResponse:
             _request_id(request),
             exc.message,
         )
-    return error_response(
-        info.status, exc.message, info.type, info.code, info.param, headers=headers
-    )
+    message = client_message(request, exc, info.status)
+    return error_response(info.status, message, info.type, info.code, info.param, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -49,11 +49,12 @@ from fluent_ai.server.rest_common import (
     error_responses,
 )
 from fluent_ai.server.rest_types import IsoDatetime
+from fluent_ai.server.routing import SecuredRoute
 from fluent_ai.server.state import server_state
 
 __all__ = ["EXPORT_MEDIA_TYPES", "router"]
 
-router = APIRouter(prefix="/v1/conversations", tags=["history"])
+router = APIRouter(prefix="/v1/conversations", tags=["history"], route_class=SecuredRoute)
 
 Reader = Annotated[Principal, Depends(admitted("chat"))]
 Admin = Annotated[Principal, Depends(admitted("admin"))]

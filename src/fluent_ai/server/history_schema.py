@@ -47,8 +47,9 @@ def _text(value: str) -> str:
 Name = Annotated[
     str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]*$")
 ]
-#: A tag as the chat stores check one (``[^\s,]+`` in Python's ``re``).
-TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^[^,{SPACE_CLASS}]+$")]
+#: A tag as the chat stores check one (``[^\s,]+`` in Python's ``re``), without NUL
+#: (PostgreSQL text cannot hold one).
+TagName = Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^[^,\x00{SPACE_CLASS}]+$")]
 
 
 class ConversationOut(BaseModel):

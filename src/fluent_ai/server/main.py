@@ -27,7 +27,7 @@ __all__ = ["app_from_settings", "build_authenticator"]
 
 def build_authenticator(settings: Settings) -> CredentialAuthenticator:
     """API keys from the configured key store, and JWTs when ``[jwt]`` is set."""
-    keys = KeyRing(open_key_store(settings.keys_store))
+    keys = KeyRing(open_key_store(settings.keys_store or settings.home / "keys.db"))
     verifier = None
     if settings.jwt is not None:
         from fluent_ai.auth.jwt import JWTVerifier

@@ -39,11 +39,12 @@ from fluent_ai.server.rest_common import (
     admitted,
     error_responses,
 )
+from fluent_ai.server.routing import SecuredRoute
 from fluent_ai.server.state import server_state
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/memories", tags=["memory"])
+router = APIRouter(prefix="/v1/memories", tags=["memory"], route_class=SecuredRoute)
 
 Caller = Annotated[Principal, Depends(admitted("memory"))]
 NamespaceParam = Annotated[

@@ -19,6 +19,7 @@ from fluent_ai.models.catalogue import bundled_catalogue
 from fluent_ai.runtime import Runtime
 from fluent_ai.server.agents import AGENT_PREFIX, AgentPool
 from fluent_ai.server.errors import ModelUnavailableError
+from fluent_ai.server.model_policy import check_model_spec
 
 __all__ = ["find_card", "list_cards"]
 
@@ -58,6 +59,7 @@ def find_card(runtime: Runtime, agents: AgentPool, model_id: str) -> dict[str, A
         return _card(model_id, "fluent-ai")
     if model_id in ("local", LOCAL_MODEL_ID):
         return _card(model_id, "local")
+    check_model_spec(model_id, "model_id")
     ref = runtime.lookup(model_id)
     if not runtime.registry.is_configured(ref.provider, runtime.env):
         raise ModelUnavailableError(

@@ -28,7 +28,8 @@ from fluent_ai.server.agents import AgentPool
 from fluent_ai.server.chat_service import Accounting, ChatService
 from fluent_ai.server.deps import require_scope
 from fluent_ai.server.embedding_service import EmbeddingService, embeddings_json, text_tokens
-from fluent_ai.server.errors import error_body
+from fluent_ai.server.error_text import secrets_of
+from fluent_ai.server.errors import describe_error, error_body
 from fluent_ai.server.metrics import ServerMetrics, metrics_of
 from fluent_ai.server.model_cards import find_card, list_cards
 from fluent_ai.server.openai_convert import (
@@ -46,6 +47,7 @@ from fluent_ai.server.openai_responses import (
 )
 from fluent_ai.server.openai_schema import ChatCompletionRequest, EmbeddingRequest
 from fluent_ai.server.rest_common import ErrorResponse
+from fluent_ai.server.routing import SecuredRoute
 from fluent_ai.server.sse import EventStreamResponse
 from fluent_ai.server.state import server_state
 from fluent_ai.types import ChatResult, Chunk, Usage
@@ -63,6 +65,7 @@ _WHY = {
     403: "The credentials lack the scope this endpoint needs.",
     404: "Unknown model (the message suggests close ones), or not available here.",
     413: "The body is larger than server.max_body_bytes.",
+    415: "The body is not uncompressed application/json (UTF-8).",
     429: "A per-key rate limit or the upstream's; Retry-After says when to retry.",
     502: "The upstream model failed.",
     503: "A part the call needs is unavailable (rate limiter, upstream circuit open).",
@@ -79,12 +82,12 @@ def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return docs
 
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], route_class=SecuredRoute)
 
 ChatCaller = Annotated[Principal, Depends(require_scope("chat"))]
 EmbeddingsCaller = Annotated[Principal, Depends(require_scope("embeddings"))]
 
-_CALL_ERRORS = (400, 401, 403, 404, 413, 429, 502, 503, 504)
+_CALL_ERRORS = (400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 _EVENT_SCHEMA, STREAM_COMPONENTS = event_stream_schema()
 _STREAM_DOC = {"schema": _EVENT_SCHEMA}
 
@@ -134,7 +137,10 @@ async def chat_completions(
         call.model, include_usage=body.include_usage, tools_shown=call.tools_shown
     )
     request_id = str(getattr(request.state, "request_id", ""))
-    return EventStreamResponse(_events(first, chunks, encoder, accounting, metrics, request_id))
+    secrets = secrets_of(state.runtime.env)
+    return EventStreamResponse(
+        _events(first, chunks, encoder, accounting, metrics, request_id, secrets)
+    )
 
 
 async def _collect(
@@ -154,6 +160,7 @@ async def _events(
     accounting: Accounting,
     metrics: ServerMetrics,
     request_id: str,
+    secrets: tuple[str, ...],
 ) -> AsyncGenerator[bytes, None]:
     """The SSE events of one streamed answer; its reservation is settled however it ends."""
     metrics.streams.inc()
@@ -170,7 +177,9 @@ async def _events(
             if not encoder.finished:
                 raise StreamInterruptedError(f"{encoder.model}: the answer ended unfinished")
         except FluentAIError as error:
-            yield error_event(error)
+            if describe_error(error).status >= 500:
+                log.warning("a streamed answer failed (request %s): %s", request_id, error)
+            yield error_event(error, secrets=secrets, request_id=request_id)
         except Exception:
             log.exception("a streamed answer failed (request %s)", request_id)
             message = f"internal server error (request {request_id})"

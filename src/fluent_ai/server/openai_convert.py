@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fluent_ai.errors import FluentAIError
+from fluent_ai.server.error_text import public_message
 from fluent_ai.server.errors import describe_error, error_body
 from fluent_ai.server.openai_schema import (
     AssistantMessage,
@@ -198,10 +199,17 @@ def sse_event(payload: Mapping[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def error_event(error: FluentAIError) -> bytes:
-    """The SSE event that ends a stream which failed after it started."""
+def error_event(
+    error: FluentAIError, *, secrets: Iterable[str] = (), request_id: str = ""
+) -> bytes:
+    """The SSE event that ends a stream which failed after it started; its message is what
+    a client may read (:func:`~fluent_ai.server.error_text.public_message`)."""
     info = describe_error(error)
-    return sse_event(error_body(error.message, info.type, info.code, info.param))
+    if info.status == 500:
+        message = f"internal server error (request {request_id})"
+    else:
+        message = public_message(error, secrets)
+    return sse_event(error_body(message, info.type, info.code, info.param))
 
 
 class ChunkEncoder:

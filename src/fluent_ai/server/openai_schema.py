@@ -4,13 +4,16 @@ They accept what the official SDKs send (content-part arrays, ``developer`` mess
 ``max_completion_tokens``, ``stream_options`` …) and ignore unknown fields a newer SDK may
 add, so a client upgrade never breaks on us. What we cannot honour is refused with a 400
 naming the field (``n`` > 1, ``logprobs``, token-array embedding input) rather than
-silently dropped. FastAPI derives the OpenAPI document from these models.
+silently dropped. Scalars are JSON's own types, as the document says: ``"stream":
+"yes"`` or ``"temperature": "0.5"`` is a 400, not a guess. FastAPI derives the OpenAPI
+document from these models.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,10 +21,15 @@ from pydantic import (
     Discriminator,
     Field,
     JsonValue,
+    StrictBool,
     Tag,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from fluent_ai.server.rest_types import JsonInt
 
 __all__ = [
     "ROLES",
@@ -50,6 +58,21 @@ class _Lenient(BaseModel):
     """Unknown fields are ignored: newer SDKs add optional fields we need not understand."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+#: A JSON number (an integer too), never a string or a boolean.
+Number = Annotated[float, Field(strict=True)]
+#: A model string: no white space, no control characters.
+ModelName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\x00-\x20\x7f]+$",
+        description="provider:model, a catalogued name or alias, 'local', or agent:NAME.",
+    ),
+]
+_INT64: Final = 2**63
 
 
 class ImageURL(_Lenient):
@@ -102,7 +125,22 @@ ContentPart = Annotated[
 
 class FunctionCall(_Lenient):
     name: str = Field(min_length=1)
-    arguments: str = Field(description="The arguments as JSON text.")
+    arguments: str = Field(description="The arguments: a JSON object, as text.")
+
+    @field_validator("arguments")
+    @classmethod
+    def _json_object(cls, value: str) -> str:
+        """Every provider needs the arguments as an object; a broken one is the caller's
+        to fix (as OpenAI answers it), not an upstream error later."""
+        if not value.strip():
+            return value  # no arguments: providers read it as {}
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            raise ValueError("must be a JSON object as text, e.g. '{\"x\": 1}'") from None
+        if not isinstance(parsed, dict):
+            raise ValueError("must be a JSON object as text, e.g. '{\"x\": 1}'")
+        return value
 
 
 class AssistantToolCall(_Lenient):
@@ -169,7 +207,7 @@ class FunctionDefinition(_Lenient):
     parameters: dict[str, JsonValue] | None = Field(
         None, description="A JSON schema of the arguments (an empty object schema if omitted)."
     )
-    strict: bool | None = None
+    strict: StrictBool | None = None
 
 
 class ToolDefinition(_Lenient):
@@ -189,7 +227,7 @@ class NamedToolChoice(_Lenient):
 
 
 class StreamOptions(_Lenient):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ResponseFormat(_Lenient):
@@ -206,34 +244,30 @@ StopSequences = _Stop | Annotated[list[_Stop], Field(max_length=4)]
 class ChatCompletionRequest(_Lenient):
     """``POST /v1/chat/completions``."""
 
-    model: str = Field(
-        min_length=1,
-        max_length=512,
-        description="provider:model, a catalogued name or alias, 'local', or agent:NAME.",
-    )
+    model: ModelName
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = Field(None, description="Read only when streaming.")
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    max_tokens: JsonInt | None = Field(None, ge=1)
+    max_completion_tokens: JsonInt | None = Field(None, ge=1)
     stop: StopSequences | None = Field(None, description="Up to 4 sequences that end the answer.")
-    seed: int | None = None
-    n: int = Field(1, ge=1, le=1, description="Choices per request: only 1 is supported.")
+    seed: JsonInt | None = Field(None, ge=-_INT64, lt=_INT64)
+    n: JsonInt = Field(1, ge=1, le=1, description="Choices per request: only 1 is supported.")
     tools: list[ToolDefinition] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     response_format: ResponseFormat | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = None
-    logprobs: bool | None = Field(None, description="Not supported: must be false if given.")
-    top_logprobs: int | None = Field(None, ge=0, le=0, description="Not supported: 0 if given.")
+    presence_penalty: Number | None = Field(None, ge=-2, le=2)
+    frequency_penalty: Number | None = Field(None, ge=-2, le=2)
+    logit_bias: dict[str, Annotated[Number, Field(ge=-100, le=100)]] | None = None
+    logprobs: StrictBool | None = Field(None, description="Not supported: must be false if given.")
+    top_logprobs: JsonInt | None = Field(None, ge=0, le=0, description="Not supported: 0 if given.")
     reasoning_effort: str | None = None
     user: str | None = None
     metadata: dict[str, str] | None = None
-    store: bool | None = None
+    store: StrictBool | None = None
 
     @field_validator("logprobs")
     @classmethod
@@ -241,6 +275,23 @@ class ChatCompletionRequest(_Lenient):
         if value:
             raise ValueError("log probabilities are not supported by this server")
         return value
+
+    @model_validator(mode="after")
+    def _chosen_tool_exists(self) -> ChatCompletionRequest:
+        """``tool_choice`` may only force a tool the request offers."""
+        choice = self.tool_choice
+        names = {tool.function.name for tool in self.tools or ()}
+        if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+            raise PydanticCustomError(
+                "unknown_tool",
+                "names the function '{name}', which is not among the request's tools",
+                {"field": "tool_choice", "name": choice.function.name[:64]},
+            )
+        if choice == "required" and not names:
+            raise PydanticCustomError(
+                "unknown_tool", "'required' needs tools to choose from", {"field": "tool_choice"}
+            )
+        return self
 
     @property
     def answer_limit(self) -> int | None:
@@ -287,10 +338,10 @@ _INPUT_SCHEMA = WithJsonSchema(
 class EmbeddingRequest(_Lenient):
     """``POST /v1/embeddings``: texts in, one vector per text out."""
 
-    model: str = Field(min_length=1, max_length=512, description="'local' or provider:model.")
+    model: ModelName = Field(description="'local' or provider:model.")
     input: Annotated[TextInput, _INPUT_SCHEMA]
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1, le=65536)
+    dimensions: JsonInt | None = Field(None, ge=1, le=65536)
     user: str | None = None
 
     @field_validator("input")

@@ -9,7 +9,6 @@ raise, whichever store said "no such record", so the handlers map a single class
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from fastapi import Request
@@ -17,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from fluent_ai.auth.principal import Principal
 from fluent_ai.errors import FluentAIError
-from fluent_ai.server.deps import require_scope
+from fluent_ai.server.deps import ScopeCheck
 from fluent_ai.server.state import server_state
 
 __all__ = [
     "IDENTIFIER",
     "SECURED",
+    "Admitted",
     "ErrorDetail",
     "ErrorResponse",
     "NotFoundError",
@@ -40,17 +40,19 @@ IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}")
 SECURED: Final[dict[str, Any]] = {"security": [{"bearerAuth": []}]}
 
 
-def admitted(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+class Admitted(ScopeCheck):
     """A dependency: the caller, if it holds ``scope``, counted as one request against its
     rate limit (no tokens: these endpoints call no model). Over the limit is a 429."""
-    authorised = require_scope(scope)
 
-    async def dependency(request: Request) -> Principal:
-        principal = await authorised(request)
+    async def __call__(self, request: Request) -> Principal:
+        principal = await super().__call__(request)
         await server_state(request).limiter.admit(principal, 0)
         return principal
 
-    return dependency
+
+def admitted(scope: str) -> Admitted:
+    """The :class:`Admitted` dependency for ``scope``."""
+    return Admitted(scope)
 
 
 class NotFoundError(FluentAIError):

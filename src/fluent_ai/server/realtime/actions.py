@@ -17,6 +17,7 @@ from typing import Any
 
 from fluent_ai.chat.store import MessageNotFoundError
 from fluent_ai.errors import FluentAIError
+from fluent_ai.server.error_text import public_message
 from fluent_ai.server.realtime.agent_member import AgentMember
 from fluent_ai.server.realtime.broker import (
     Broker,
@@ -149,7 +150,8 @@ class RoomActions:
             try:
                 await self.agents.check(frame.agent)
             except FluentAIError as exc:
-                raise FrameError("unknown_agent", f"agent: {exc}", ref) from None
+                message = public_message(exc).removeprefix("agent: ")
+                raise FrameError("unknown_agent", f"agent: {message}", ref) from None
         if not already:
             await self._enter(connection, room)
         try:

@@ -22,6 +22,7 @@ from fluent_ai.auth.principal import Principal
 from fluent_ai.chat.types import ChatMessage, new_id
 from fluent_ai.errors import FluentAIError
 from fluent_ai.models.tokens import estimate_message_tokens
+from fluent_ai.server.error_text import public_message
 from fluent_ai.server.realtime.persistence import RoomArchive
 from fluent_ai.server.state import Admission, RequestLimiter
 from fluent_ai.types import Done, ErrorChunk, Message, Role, TextDelta, Usage, UsageChunk
@@ -119,9 +120,10 @@ class AgentMember:
         try:
             async with lock:
                 await self._reply(room, spec, trigger, sender, reply_id)
-        except FluentAIError as exc:  # the store failed: the room hears why
+        except FluentAIError as exc:  # the store failed: the room hears that, the log why
             log.warning("realtime: agent reply in %r failed: %s", room, exc)
-            await self._broadcast(room, _error(room, reply_id, str(exc)))
+            message = "the reply failed: the chat history is unavailable; try again"
+            await self._broadcast(room, _error(room, reply_id, message))
         finally:
             left = self._waiting.get(room, 1) - 1
             if left > 0:
@@ -140,7 +142,8 @@ class AgentMember:
             agent = await self._agents(spec)
             admission = await self._admit(sender, [*turns, prompt])
         except FluentAIError as exc:  # no such agent any more, or the sender is over a limit
-            await self._broadcast(room, _error(room, reply_id, f"agent {spec!r}: {exc}"))
+            message = f"agent {spec!r}: {public_message(exc)}"
+            await self._broadcast(room, _error(room, reply_id, message))
             return
         used = admission.reserved_tokens if admission is not None else 0
         try:
@@ -191,7 +194,9 @@ class AgentMember:
                         elif isinstance(chunk, Done):
                             model, cost = chunk.model, chunk.cost_usd
                         elif isinstance(chunk, ErrorChunk):
-                            error = str(chunk.error)
+                            # The room sees what a client may; the log keeps the rest.
+                            log.warning("realtime: agent reply in %r: %s", room, chunk.error)
+                            error = public_message(chunk.error)
         except TimeoutError:
             error = f"the agent did not finish within {self._timeout:g} s"
         text = "".join(parts)

@@ -190,6 +190,10 @@ class Connection:
             except _SEND_FAILURES:
                 self.request_close(_PEER_GONE, peer_gone=True)
                 return
+            except Exception:  # a bug: end the connection rather than leave it mute
+                log.exception("realtime: %s could not be sent an event", self)
+                self.request_close(CLOSE_CODES["unavailable"], "internal error", flush=False)
+                return
 
     async def finish(self, grace: float) -> CloseRequest:
         """Flush (if asked), send the close frame, stop the writer; bounded by ``grace`` s each.

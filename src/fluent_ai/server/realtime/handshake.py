@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from fluent_ai.auth.errors import CredentialsError
 from fluent_ai.auth.principal import Principal
 from fluent_ai.errors import FluentAIError
-from fluent_ai.server.deps import bearer_credential
+from fluent_ai.server.deps import request_credential
 from fluent_ai.server.realtime.connection import CLOSE_CODES
 from fluent_ai.server.realtime.protocol import (
     AuthFrame,
@@ -87,9 +87,8 @@ async def authenticate(
 
 
 async def _credential(websocket: WebSocket, *, max_bytes: int, wait: float) -> str | None:
-    header, api_key = websocket.headers.get("authorization"), websocket.headers.get("api-key")
-    if header is not None or api_key is not None:
-        return bearer_credential(header, api_key)
+    if "authorization" in websocket.headers or "api-key" in websocket.headers:
+        return request_credential(websocket)
     try:
         message = await asyncio.wait_for(websocket.receive(), wait)
     except TimeoutError:

@@ -40,8 +40,9 @@ __all__ = [
 
 #: A room name: 1-64 letters, digits, ``_``, ``.`` or ``-``.
 RoomName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-#: A configured agent's name or a model spec (``""`` in ``join`` removes the room's agent).
-AgentSpec = Annotated[str, Field(max_length=128, pattern=r"^[^\s]*$")]
+#: A configured agent's name or a model spec (``""`` in ``join`` removes the room's agent):
+#: no white space, no control characters.
+AgentSpec = Annotated[str, Field(max_length=128, pattern=r"^[^\s\x00-\x1f\x7f]*$")]
 #: What a client may set its presence to; ``offline`` is the server's to announce.
 Status = Literal["online", "away", "dnd"]
 
@@ -154,13 +155,25 @@ class FrameError(Exception):
         return error_event(self.code, self.message, self.ref)
 
 
+def _echoable(value: object, limit: int) -> bool:
+    """Whether ``value`` can be echoed back: a short string UTF-8 can encode (JSON may
+    spell a lone surrogate, ``"\\ud800"``, which no text frame can carry)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _ref(data: dict[str, Any]) -> str | None:
     """What an error echoes so the client can tell which frame failed."""
     client_id = data.get("client_id")
-    if isinstance(client_id, str) and 0 < len(client_id) <= 128:
-        return client_id
+    if _echoable(client_id, 128):
+        return str(client_id)
     kind = data.get("type")
-    return kind if isinstance(kind, str) and len(kind) <= 32 else None
+    return str(kind) if _echoable(kind, 32) else None
 
 
 def _describe(error: ValidationError) -> str:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 
 from fluent_ai.chat.open import open_chat_store
 from fluent_ai.chat.store import ChatStore
+from fluent_ai.server.model_policy import check_model_spec
 from fluent_ai.server.realtime.broker import build_broker
 from fluent_ai.server.realtime.connection import CLOSE_CODES
 from fluent_ai.server.realtime.protocol import encode, error_event
@@ -76,6 +77,7 @@ class RoomAgents:
         if agent is not None:
             self._models.move_to_end(spec)
             return agent
+        check_model_spec(spec, "agent")
         from fluent_ai.facade import FluentAI
 
         agent = await FluentAI.agent("room-agent").model(spec).abuild(self._runtime)
