@@ -251,6 +251,19 @@ def test_oversized_bodies_are_413_with_or_without_content_length(make_server: Ma
     assert fine.status_code == 200
 
 
+def test_a_kept_alive_client_still_sending_reads_the_413(make_server: MakeServer) -> None:
+    """The refused body is read and dropped before the 413, so a client still writing it
+    on a kept-alive connection gets the answer, not a reset (encode/httpx#878)."""
+    server = make_server(server={"max_body_bytes": 2048})
+    big = {**HELLO, "messages": [{"role": "user", "content": "x" * 200_000}]}
+    statuses = []
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for _ in range(30):
+            assert http.post(CHAT, json=HELLO, headers=auth()).status_code == 200
+            statuses.append(http.post(CHAT, json=big, headers=auth()).status_code)
+    assert statuses == [413] * 30
+
+
 # --- limits ------------------------------------------------------------------------------------
 
 

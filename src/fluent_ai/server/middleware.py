@@ -103,6 +103,17 @@ class RequestContextMiddleware:
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - begun)
 
 
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop what is left of the request body, at most ``budget`` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class BodyLimitMiddleware:
     """Refuses a body over ``limit`` bytes with 413: at once when ``Content-Length`` says so,
     else while it is read (chunked bodies included), so it is never held in memory."""
@@ -110,6 +121,10 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
+        #: Up to this many bytes of a refused body are read and dropped before the 413, so
+        #: a client still sending (httpx, the openai SDK) reads the answer instead of a
+        #: reset connection; past it the connection is closed, as a flood deserves.
+        self._drain_cap = max(4 * limit, 1024 * 1024)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,6 +145,8 @@ class BodyLimitMiddleware:
                 await _send_error(send, 400, body)
                 return
             if size > self.limit:
+                if size <= self._drain_cap:
+                    await _drain(receive, self._drain_cap)
                 await _send_error(send, 413, self._too_large())
                 return
         received = 0
@@ -155,6 +172,7 @@ class BodyLimitMiddleware:
         except PayloadTooLargeError:
             if started:
                 raise
+            await _drain(receive, self._drain_cap - received)
             await _send_error(send, 413, self._too_large())
 
     def _too_large(self) -> dict[str, Any]:
