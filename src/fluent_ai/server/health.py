@@ -11,6 +11,7 @@ loaded) and, with ``FLUENT_AI_REDIS_URL``, ``redis`` (a PING); the app's parts a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -26,6 +27,8 @@ __all__ = ["HEALTH_PART", "HealthCheck", "router", "run_checks"]
 #: ``ServerState.parts[HEALTH_PART]`` maps a check's name to the check.
 HEALTH_PART = "health"
 HealthCheck = Callable[[], Awaitable[object]]
+log = logging.getLogger("fluent_ai.server")
+
 _CHECK_SECONDS = 3.0
 
 
@@ -46,7 +49,10 @@ async def _run(check: HealthCheck) -> CheckResult:
     except TimeoutError:
         return CheckResult(status="error", error=f"no answer within {_CHECK_SECONDS:g} s")
     except Exception as exc:  # noqa: BLE001 - a failing check is reported, not raised
-        return CheckResult(status="error", error=f"{type(exc).__name__}: {_clean(str(exc))}")
+        # /healthz is public: the answer names the failure's kind; hosts, ports and
+        # messages go to the log only.
+        log.warning("health check failed: %s: %s", type(exc).__name__, _clean(str(exc)))
+        return CheckResult(status="error", error=type(exc).__name__)
     return CheckResult(status="ok")
 
 

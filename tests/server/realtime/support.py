@@ -37,6 +37,7 @@ TOKENS = {
     "carol-token": caller("carol", "chat"),
     "admin-token": caller("root", "admin"),
     "embed-token": caller("embedder", "embeddings"),
+    "impostor-token": caller("agent:helper", "chat"),
 }
 
 

@@ -45,6 +45,16 @@ async def test_a_token_without_chat_scope_is_refused_with_4403(make_realm: MakeR
         assert "chat" in (reason or "")
 
 
+async def test_a_person_cannot_pass_for_a_room_agent(make_realm: MakeRealm) -> None:
+    """JWT subjects may contain ':'; the "agent:" names are the room agents' own."""
+    realm = make_realm()
+    async with open_client(realm.url, "impostor-token", header=False, ready=False) as client:
+        error = await client.expect("error")
+        assert error["code"] == "reserved_user_name"
+        code, _ = await client.closed()
+        assert code == 4403
+
+
 async def test_a_malformed_authorization_header_is_refused(make_realm: MakeRealm) -> None:
     realm = make_realm()
     headers = {"Authorization": "Basic abc"}

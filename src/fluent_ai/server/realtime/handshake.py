@@ -30,6 +30,10 @@ from fluent_ai.server.state import Authenticator
 
 __all__ = ["SCOPE", "authenticate", "frame_too_big", "text_size"]
 
+
+#: Room agents' user names start with this; no person may use it.
+AGENT_NAME_PREFIX = "agent:"
+
 log = logging.getLogger("fluent_ai.server.realtime")
 
 #: The scope a caller needs to use realtime chat.
@@ -72,6 +76,11 @@ async def authenticate(
         if not principal.allows(SCOPE):
             message = f"{principal.subject!r} lacks the {SCOPE!r} scope realtime chat needs"
             raise _Refused("insufficient_scope", message, CLOSE_CODES["forbidden"])
+        if principal.subject.startswith(AGENT_NAME_PREFIX):
+            # Room agents speak as "agent:NAME"; a person (a JWT subject may contain ':')
+            # must not be able to pass for one.
+            message = f"the user name {principal.subject!r} is reserved for room agents"
+            raise _Refused("reserved_user_name", message, CLOSE_CODES["forbidden"])
     except CredentialsError as exc:
         await _refuse(websocket, exc.code, str(exc), CLOSE_CODES["unauthenticated"], wait)
         return None
