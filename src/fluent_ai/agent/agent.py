@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from fluent_ai._sync import run_sync
 from fluent_ai.agent.builder import AgentConfig, HistoryItem, history_of
 from fluent_ai.agent.conversation import Conversation, TurnHandler, UserInput, user_message
+from fluent_ai.agent.facts import FACTS_PROMPT, Facts
 from fluent_ai.agent.persistence import StoreHandle
-from fluent_ai.agent.recollection import FACTS_PROMPT, FACTS_SCHEMA, AgentMemory
+from fluent_ai.agent.recollection import AgentMemory
 from fluent_ai.agent.toolbox import Toolbox
 from fluent_ai.engine import Engine, Target
 from fluent_ai.errors import ConfigurationError, InvalidParameterError
@@ -229,7 +230,7 @@ class Agent:
 
     async def _facts(self, exchange: str) -> BaseModel:
         """The lasting facts the model finds in one exchange (``.memory(facts=True)``)."""
-        return await self.extract(FACTS_SCHEMA, f"{FACTS_PROMPT}\n\n{exchange}")
+        return await self.extract(Facts, f"{FACTS_PROMPT}\n\n{exchange}")
 
     def close_sync(self) -> None:
         """:meth:`aclose` for scripts that use the sync API."""

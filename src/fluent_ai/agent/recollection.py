@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from fluent_ai.agent.arguments import NAME_PATTERN, check_flag, check_integer, check_number
 from fluent_ai.errors import InvalidParameterError
 
 if TYPE_CHECKING:
+    from fluent_ai.agent.facts import Facts
     from fluent_ai.embeddings import Embedder
     from fluent_ai.memory.manager import MemoryManager
     from fluent_ai.memory.results import RecallHit
@@ -93,14 +92,6 @@ def memory_spec(
         min_score=check_number("min_score", min_score, 0.0, 1.0),
         remember_turns=check_flag("remember_turns", remember_turns),
         facts=check_flag("facts", facts),
-    )
-
-
-class _Facts(BaseModel):
-    facts: list[str] = Field(
-        default_factory=list,
-        description="Lasting facts about the user or the world stated in the exchange, "
-        "each a short standalone sentence; empty when there are none.",
     )
 
 
@@ -197,7 +188,7 @@ class AgentMemory:
                     metadata={"agent": self.agent_name},
                 )
             if extract_facts is not None:
-                found: _Facts = await extract_facts(exchange)
+                found: Facts = await extract_facts(exchange)
                 facts = [f.strip() for f in found.facts if f.strip()]
                 if facts:
                     await manager.remember_many(
@@ -236,14 +227,6 @@ class AgentMemory:
                 except Exception:
                     log.exception("memory: pending writes not flushed at exit")
                 return
-
-
-FACTS_SCHEMA = _Facts
-FACTS_PROMPT = (
-    "List the lasting facts stated in this exchange (about the user, their work, their "
-    "preferences, or the world) that would help in a later conversation. Leave out "
-    "greetings, questions and anything only true right now."
-)
 
 
 @atexit.register
