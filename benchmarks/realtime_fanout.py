@@ -112,7 +112,10 @@ class Member:
         try:
             async for frame in self.ws:
                 now = time.monotonic_ns()
-                self.last_frame = now
+                if frame != '{"type":"ping"}':
+                    # Heartbeats are not join traffic: a thousand connections' pings,
+                    # spread over a slow join, would never leave the room quiet.
+                    self.last_frame = now
                 if isinstance(frame, str) and frame.startswith('{"type":"message"'):
                     sent = int(json.loads(frame)["text"].split()[1])
                     self.latencies_ns.append(now - sent)
