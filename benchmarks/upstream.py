@@ -24,8 +24,10 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 _STREAM = re.compile(rb'"stream"\s*:\s*true')
@@ -234,17 +236,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.chunks < 1 or args.delay < 0:
         parser.error("--chunks must be >= 1 and --delay >= 0")
-    try:
-        import uvloop  # type: ignore[import-not-found, unused-ignore]
-
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
     started = time.perf_counter()
     try:
-        runner(serve(args.host, args.port, args.chunks, args.delay))
+        _run(serve(args.host, args.port, args.chunks, args.delay))
     except KeyboardInterrupt:
         print(f"stopped after {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop when the interpreter has it, else on asyncio's loop."""
+    try:
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":
