@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 import stat
@@ -119,3 +120,17 @@ async def test_nothing_blocks_the_event_loop(isolated_env: Path) -> None:
             await ring.rotate("svc", grace=timedelta(minutes=5))
             await ring.revoke("svc")
             assert [r.name for r in await ring.list()] == ["svc"]
+
+
+async def test_stores_racing_to_create_one_file_both_open(tmp_path: Path) -> None:
+    """Two openers of a new file race for the switch to WAL, which SQLite refuses at once
+    ("database is locked", no busy handler); the loser retries instead of failing. The
+    race is lost about one time in seven, so it is run many times."""
+    for attempt in range(60):
+        path = tmp_path / f"keys-{attempt}.db"
+        first, second = SqliteKeyStore(path), SqliteKeyStore(path)
+        try:
+            await asyncio.gather(first.open(), second.open())
+        finally:
+            await first.close()
+            await second.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +19,19 @@ from typing import TypeVar
 __all__ = ["SqliteWorker"]
 
 T = TypeVar("T")
+
+
+#: How long opening a store keeps retrying a file another connection holds locked.
+_OPEN_RETRY_SECONDS = 10.0
+
+
+class _Contended(Exception):
+    """Opening lost a race for the file's lock (see ``SqliteWorker._connect``)."""
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 class SqliteWorker:
@@ -84,6 +98,24 @@ class SqliteWorker:
             Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
             target = str(Path(target).expanduser().resolve())
         self._resolved = target
+        # Two processes (or stores) opening a new file at once race to switch it to WAL;
+        # SQLite answers that switch "database is locked" at once, without its busy
+        # handler, so the loser waits a little and tries again.
+        deadline = time.monotonic() + _OPEN_RETRY_SECONDS
+        pause = 0.02
+        while True:
+            try:
+                return self._open_once(target)
+            except _Contended:
+                if time.monotonic() + pause > deadline:
+                    raise self._failed(
+                        f"{target} stayed locked by another connection for "
+                        f"{_OPEN_RETRY_SECONDS:g} s while opening the {self._label}"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+    def _open_once(self, target: str) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -91,6 +123,11 @@ class SqliteWorker:
         try:
             self._configure(conn)
             self._migrate(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if _locked(exc):
+                raise _Contended from None
+            raise self._failed(f"{target} is not a usable {self._label}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise self._failed(f"{target} is not a usable {self._label}: {exc}") from None
