@@ -11,8 +11,7 @@ import importlib
 from pathlib import Path
 
 from fluent_ai.chat.store import ChatStore
-from fluent_ai.errors import InvalidParameterError
-from fluent_ai.memory.factory import POSTGRES_SCHEMES
+from fluent_ai.storage.location import resolve_location
 
 __all__ = ["open_chat_store"]
 
@@ -26,23 +25,11 @@ def open_chat_store(location: str | Path | ChatStore | None = None) -> ChatStore
     """
     if isinstance(location, ChatStore):
         return location
-    if location is None:
-        from fluent_ai.config import load_settings
-
-        location = load_settings().history_store
-    if location is not None and not isinstance(location, str | Path):
-        raise InvalidParameterError(
-            "store", f"must be a path, a postgresql:// URL or a ChatStore, got {location!r:.60}"
-        )
-    text = str(location) if location is not None else ""
-    if text.startswith(POSTGRES_SCHEMES):
+    backend, text = resolve_location(location, "history_store", "ChatStore")
+    if backend == "postgres":
         module = importlib.import_module("fluent_ai.chat.stores.postgres")
         store: ChatStore = module.PostgresChatStore(text)
         return store
-    if "://" in text:
-        raise InvalidParameterError(
-            "store", f"unknown store URL {text!r}: use a file path or postgresql://..."
-        )
     from fluent_ai.chat.stores.sqlite import SqliteChatStore
 
     return SqliteChatStore(text or None)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from fluent_ai.errors import InvalidParameterError
 from fluent_ai.memory.store import MemoryStore
+from fluent_ai.storage.location import POSTGRES_SCHEMES, resolve_location
 
 __all__ = ["POSTGRES_SCHEMES", "open_store"]
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_store(location: str | Path | MemoryStore | None = None) -> MemoryStore:
@@ -26,23 +24,11 @@ def open_store(location: str | Path | MemoryStore | None = None) -> MemoryStore:
     """
     if isinstance(location, MemoryStore):
         return location
-    if location is None:
-        from fluent_ai.config import load_settings
-
-        location = load_settings().memory_store
-    if location is not None and not isinstance(location, str | Path):
-        raise InvalidParameterError(
-            "store", f"must be a path, a postgresql:// URL or a MemoryStore, got {location!r:.60}"
-        )
-    text = str(location) if location is not None else ""
-    if text.startswith(POSTGRES_SCHEMES):
+    backend, text = resolve_location(location, "memory_store", "MemoryStore")
+    if backend == "postgres":
         module = importlib.import_module("fluent_ai.memory.stores.postgres")
         store: MemoryStore = module.PostgresMemoryStore(text)
         return store
-    if "://" in text:
-        raise InvalidParameterError(
-            "store", f"unknown store URL {text!r}: use a file path or postgresql://..."
-        )
     from fluent_ai.memory.stores.sqlite import SqliteMemoryStore
 
     return SqliteMemoryStore(text or None)

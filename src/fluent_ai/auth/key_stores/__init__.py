@@ -11,11 +11,9 @@ import importlib
 from pathlib import Path
 
 from fluent_ai.auth.key_store import KeyStore
-from fluent_ai.errors import InvalidParameterError, redact_url
+from fluent_ai.storage.location import POSTGRES_SCHEMES, resolve_location
 
 __all__ = ["POSTGRES_SCHEMES", "open_key_store"]
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_key_store(location: str | Path | KeyStore | None = None) -> KeyStore:
@@ -27,23 +25,11 @@ def open_key_store(location: str | Path | KeyStore | None = None) -> KeyStore:
     """
     if isinstance(location, KeyStore):
         return location
-    if location is None:
-        from fluent_ai.config import load_settings
-
-        location = load_settings().keys_store
-    if location is not None and not isinstance(location, str | Path):
-        raise InvalidParameterError(
-            "store", f"must be a path, a postgresql:// URL or a KeyStore, got {location!r:.60}"
-        )
-    text = str(location) if location is not None else ""
-    if text.startswith(POSTGRES_SCHEMES):
+    backend, text = resolve_location(location, "keys_store", "KeyStore")
+    if backend == "postgres":
         module = importlib.import_module("fluent_ai.auth.key_stores.postgres")
         store: KeyStore = module.PostgresKeyStore(text)
         return store
-    if "://" in text:
-        raise InvalidParameterError(
-            "store", f"unknown store URL {redact_url(text)!r}: use a file path or postgresql://..."
-        )
     from fluent_ai.auth.key_stores.sqlite import SqliteKeyStore
 
     return SqliteKeyStore(text or None)
