@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from fluent_ai.errors import (
@@ -219,7 +219,7 @@ def test_errors_that_are_not_retried(error: FluentAIError) -> None:
 def test_openai_error_mapping_decides_retries(
     status: int, body: str, error_type: type[ProviderError], retryable: bool
 ) -> None:
-    error = map_http_error("openai")(status, httpx.Headers(), body)
+    error = map_http_error("openai")(status, httpx2.Headers(), body)
     assert type(error) is error_type
     assert error.status == status
     assert is_retryable(error) is retryable
@@ -254,7 +254,7 @@ def test_error_for_status_keeps_retry_after_for_every_status(
 
 
 def test_openai_mapper_reads_retry_after_on_a_503() -> None:
-    error = map_http_error("openai")(503, httpx.Headers({"retry-after": "2"}), "{}")
+    error = map_http_error("openai")(503, httpx2.Headers({"retry-after": "2"}), "{}")
     assert type(error) is ProviderError
     assert error.retry_after == 2.0
 

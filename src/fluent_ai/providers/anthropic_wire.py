@@ -26,7 +26,7 @@ from fluent_ai.transport.status import error_for_status
 from fluent_ai.types import ChatResult, Reasoning, ToolCall, Usage
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "error_from_payload",
@@ -158,7 +158,7 @@ def error_from_payload(payload: Any, *, provider: str) -> FluentAIError:
 def map_http_error(provider: str) -> ErrorMapper:
     """An error mapper for :class:`HttpTransport` reading Anthropic's error bodies."""
 
-    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+    def mapper(status: int, headers: httpx2.Headers, body: str) -> FluentAIError:
         try:
             data = json.loads(body)
         except ValueError:

@@ -32,7 +32,7 @@ from fluent_ai.transport.pool import ClientPool
 from fluent_ai.types import ChatRequest, ChatResult, Chunk, Done
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = ["DEFAULT_API_VERSION", "AzureOpenAIProvider"]
 
@@ -180,7 +180,7 @@ def _knows_stream_options(api_version: str) -> bool:
 def _map_error(provider: str, openai_mapper: ErrorMapper) -> ErrorMapper:
     """OpenAI's reading of error bodies, with Azure's content-filter refusals made clear."""
 
-    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+    def mapper(status: int, headers: httpx2.Headers, body: str) -> FluentAIError:
         error = openai_mapper(status, headers, body)
         if status == 400 and getattr(error, "code", None) == _FILTERED:
             try:

@@ -26,7 +26,7 @@ from fluent_ai.transport.retry import parse_retry_after
 from fluent_ai.transport.status import error_for_status, looks_like_context_overflow
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = ["error_from_event", "map_http_error", "scrub"]
 
@@ -79,7 +79,7 @@ def _is_overflow(message: str) -> bool:
 def map_http_error(provider: str) -> ErrorMapper:
     """An error mapper reading AWS error answers: ``x-amzn-ErrorType`` and ``{"message"}``."""
 
-    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+    def mapper(status: int, headers: httpx2.Headers, body: str) -> FluentAIError:
         message, kind = _error_message(body)
         body = scrub(body)
         kind = (headers.get("x-amzn-errortype") or kind).split(":", 1)[0].rpartition("#")[2]

@@ -40,7 +40,7 @@ from fluent_ai.types import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "PROVIDER",
@@ -263,7 +263,7 @@ def _tool_call(index: int, call: Any) -> ToolCall:
 # -- errors ---------------------------------------------------------------------------
 
 
-def map_http_error(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+def map_http_error(status: int, headers: httpx2.Headers, body: str) -> FluentAIError:
     """Read a Cohere error body (``{"message": ...}``, sometimes with an ``id``).
 
     Cohere adds two statuses of its own: 498 (invalid token) is a rejected key like a

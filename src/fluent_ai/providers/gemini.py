@@ -30,7 +30,7 @@ from fluent_ai.transport.retry import parse_retry_after
 from fluent_ai.types import ChatRequest, ChatResult, Chunk
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiProvider"]
 
@@ -78,7 +78,7 @@ class GeminiProvider(Provider):
     def __repr__(self) -> str:
         return f"GeminiProvider(base_url={self.transport.base_url!r}, model={self.model_name!r})"
 
-    def _map_error(self, status: int, headers: httpx.Headers, body: str) -> ProviderError:
+    def _map_error(self, status: int, headers: httpx2.Headers, body: str) -> ProviderError:
         """Google's error body (``{"error": {"code", "message", "status", "details"}}``,
         alone or as the first item of an array) as a typed error."""
         try:

@@ -31,7 +31,7 @@ from fluent_ai.types import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "build_body",
@@ -224,7 +224,7 @@ def error_from_payload(payload: Any, *, provider: str, status: int | None = None
 def map_http_error(provider: str) -> ErrorMapper:
     """An error mapper for :class:`HttpTransport` that reads OpenAI-style error bodies."""
 
-    def mapper(status: int, headers: httpx.Headers, body: str) -> FluentAIError:
+    def mapper(status: int, headers: httpx2.Headers, body: str) -> FluentAIError:
         message, code = _error_message(body)
         retry_after: float | None = None
         millis = headers.get("retry-after-ms")

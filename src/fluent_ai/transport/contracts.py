@@ -12,12 +12,12 @@ from fluent_ai.transport.retry import RetryPolicy
 from fluent_ai.transport.sse import SSEEvent
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = ["ErrorMapper", "RequestSigner", "StreamDecoder", "TransportConfig"]
 
 #: Reads an error answer: ``(status, headers, body text) -> typed error``.
-ErrorMapper = Callable[[int, "httpx.Headers", str], FluentAIError]
+ErrorMapper = Callable[[int, "httpx2.Headers", str], FluentAIError]
 #: Adds per-request headers computed from the exact bytes sent (AWS SigV4 signing):
 #: ``(method, url, headers, body) -> headers to add``.
 RequestSigner = Callable[[str, str, Mapping[str, str], bytes], Mapping[str, str]]

@@ -17,7 +17,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from fluent_ai.errors import (
@@ -41,7 +41,7 @@ from fluent_ai.transport.retry import wait_before_retry
 from fluent_ai.transport.sse import SSEDecoder, SSEEvent
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = [
     "ErrorMapper",
@@ -181,7 +181,7 @@ class HttpTransport:
                 try:
                     sending = self._send_stream(path, body, accept)
                     response = await self._within(sending, deadline)
-                    import httpx  # imported by the pool already: a dictionary look-up
+                    import httpx2  # imported by the pool already: a dictionary look-up
 
                     try:
                         content_type = response.headers.get("content-type", "")
@@ -194,7 +194,7 @@ class HttpTransport:
                             yield SSEEvent(data, "json")
                             return
                         reader = decoder()
-                        chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+                        chunks = response.aiter_bytes()
                         async with aclosing(chunks):
                             first = await self._within(self._first_events(chunks, reader), deadline)
                             if first:
@@ -205,9 +205,9 @@ class HttpTransport:
                                     async for raw in chunks:
                                         for event in reader.feed(raw):
                                             yield event
-                                except httpx.TimeoutException as exc:
+                                except httpx2.TimeoutException as exc:
                                     raise self._failures.stalled() from exc
-                                except httpx.HTTPError as exc:
+                                except httpx2.HTTPError as exc:
                                     raise self._failures.cut(exc) from exc
                         for event in self._finish(reader):
                             delivered = True
@@ -256,7 +256,7 @@ class HttpTransport:
         url = self.base_url + path
         headers = dict(self.headers)
         if files is not None:
-            # httpx writes the multipart boundary into content-type itself.
+            # httpx2 writes the multipart boundary into content-type itself.
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             content = None
         else:
@@ -287,7 +287,7 @@ class HttpTransport:
                 body=response.text,
             ) from exc
 
-    async def _send_stream(self, path: str, body: Any, accept: str) -> httpx.Response:
+    async def _send_stream(self, path: str, body: Any, accept: str) -> httpx2.Response:
         """Send the streamed request; an error status is read, mapped and raised here."""
         client = await self._pool.client(self.base_url)
         url = self.base_url + path
@@ -312,16 +312,16 @@ class HttpTransport:
         self, chunks: AsyncGenerator[bytes, None], decoder: StreamDecoder
     ) -> list[SSEEvent]:
         """Read until the decoder completes an event; ``[]`` when the body ended first."""
-        import httpx
+        import httpx2
 
         try:
             async for raw in chunks:
                 events = decoder.feed(raw)
                 if events:
                     return events
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise self._failures.timeout(exc) from exc
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise self._failures.connection(exc) from exc
         return []
 
@@ -335,21 +335,21 @@ class HttpTransport:
             )
         return decoder.flush()
 
-    async def _read_body(self, response: httpx.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
+    async def _read_body(self, response: httpx2.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
         """Read at most ``limit`` bytes (64 KiB for errors): never a memory hazard."""
-        import httpx
+        import httpx2
 
         data = bytearray()
         try:
-            chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+            chunks = response.aiter_bytes()
             async with aclosing(chunks):
                 async for chunk in chunks:
                     data += chunk
                     if len(data) >= limit:
                         break
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise self._failures.timeout(exc) from exc
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise self._failures.connection(exc) from exc
         return data.decode("utf-8", errors="replace")
 
@@ -365,20 +365,20 @@ class HttpTransport:
         except TimeoutError:
             raise self._failures.deadline() from None
 
-    async def _guarded(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    async def _guarded(self, send: Callable[[], Awaitable[httpx2.Response]]) -> httpx2.Response:
         """Run ``send`` under the host's circuit breaker and record the verdict."""
-        import httpx
+        import httpx2
 
         self._breaker.before_call(self.provider)
         judged = False
         try:
             try:
                 response = await send()
-            except httpx.TimeoutException as exc:
+            except httpx2.TimeoutException as exc:
                 self._breaker.record_failure()
                 judged = True
                 raise self._failures.timeout(exc) from exc
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 self._breaker.record_failure()
                 judged = True
                 raise self._failures.connection(exc) from exc
@@ -396,5 +396,5 @@ class HttpTransport:
 
     # -- errors -----------------------------------------------------------------------
 
-    def _error_from(self, response: httpx.Response, text: str) -> FluentAIError:
+    def _error_from(self, response: httpx2.Response, text: str) -> FluentAIError:
         return self.map_error(response.status_code, response.headers, text)
