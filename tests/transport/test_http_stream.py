@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from contextlib import aclosing
@@ -350,3 +351,18 @@ async def test_closing_a_stream_frees_its_slot_at_once(
         await anext(events)
         assert slot.locked()
     assert not slot.locked()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+async def test_compressed_and_identity_event_streams_are_decoded(
+    make_transport: MakeTransport, raw_server: RunRawServer, encoding: str
+) -> None:
+    """Uncompressed bodies are read raw (no decoder); a gzip body still gets decoded."""
+    body = b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: [DONE]\n\n'
+    sent = gzip.compress(body) if encoding == "gzip" else body
+    answer = raw_response("200 OK", "text/event-stream", sent)
+    answer = answer.replace(b"\r\n\r\n", f"\r\ncontent-encoding: {encoding}\r\n\r\n".encode(), 1)
+    cut = len(answer) - len(sent) // 2  # the body arrives in two reads
+    async with raw_server(answer[:cut], answer[cut:]) as server:
+        events = await collect(make_transport(base_url=server.base_url))
+    assert [e.data for e in events] == ['{"n": 1}', '{"n": 2}', "[DONE]"]
