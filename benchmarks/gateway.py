@@ -87,14 +87,21 @@ class FluentServe:
     the base URL comes from its ``serving on http://HOST:PORT`` line.
     """
 
-    def __init__(self, home: Path, env: dict[str, str], name: str = "serve") -> None:
+    def __init__(
+        self,
+        home: Path,
+        env: dict[str, str],
+        name: str = "serve",
+        program: list[str] | None = None,
+    ) -> None:
         self.home, self.env, self.name = home, env, name
+        self.program = program or [str(ROOT / ".venv" / "bin" / "fluent-ai")]
         self.base_url = ""
         self.log = home / f"{name}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> FluentServe:
-        command = [str(ROOT / ".venv" / "bin" / "fluent-ai"), "serve", "--port", "0"]
+        command = [*self.program, "serve", "--port", "0"]
         command += ["--log-level", "warning"]
         env = os.environ | {"FLUENT_AI_HOME": str(self.home)} | self.env
         with self.log.open("wb") as log:
@@ -110,6 +117,13 @@ class FluentServe:
         self.__exit__(None, None, None)
         tail = self.log.read_text(errors="replace")[-800:]
         raise RuntimeError(f"fluent-ai serve ({self.name}) did not start: {tail}")
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (it must be running)."""
+        if self._process is None:
+            raise RuntimeError(f"fluent-ai serve ({self.name}) is not running")
+        return self._process.pid
 
     def __exit__(
         self,

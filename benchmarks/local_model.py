@@ -9,7 +9,13 @@ same prompt, greedy (temperature 0), at most ``--max-tokens`` tokens, streamed.
   with a callback, each on its own loaded server. Tokens/s = completion tokens (from the
   answer's usage) / wall seconds from the call to the last chunk; TTFT = to the first.
 - End to end, interleaved fresh processes: ``fluent-ai chat -m local --json`` vs this
-  script's ``--once`` mode (import xllamacpp, load, answer once): spawn to exit.
+  script's ``--once`` mode (import xllamacpp, load, answer once): spawn to exit, so
+  tokens/s there includes each side's start-up (imports, model load).
+- Streamed through the CLI, interleaved fresh processes: the generation rate a user of
+  ``fluent-ai chat -m local`` sees, i.e. (tokens - 1) / seconds from the first to the last
+  token written to its stdout (a pipe; the CLI flushes every chunk), vs the same span
+  between the first and last streamed chunk of ``--once``. The token count is the direct
+  run's (greedy decoding: the CLI's text must be the same, or the run fails).
 
 Run: ``.venv/bin/python benchmarks/local_model.py [--reps 5] [--max-tokens 128] [--json PATH]``
 """
@@ -61,14 +67,17 @@ def direct_answer(server: Any, max_tokens: int) -> dict[str, float]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    first: list[float] = []
+    stamps: list[float] = []
+    text: list[str] = []
     tokens: list[int] = []
     start = time.perf_counter()
 
     def on_chunk(payload: dict[str, Any]) -> bool:
         choices = payload.get("choices") or []
-        if not first and choices and (choices[0].get("delta") or {}).get("content"):
-            first.append(time.perf_counter())
+        content = (choices[0].get("delta") or {}).get("content") if choices else None
+        if content:
+            stamps.append(time.perf_counter())
+            text.append(content)
         usage = payload.get("usage")
         if usage:
             tokens.append(int(usage["completion_tokens"]))
@@ -76,7 +85,13 @@ def direct_answer(server: Any, max_tokens: int) -> dict[str, float]:
 
     server.handle_chat_completions(body, on_chunk)
     end = time.perf_counter()
-    return {"tokens": tokens[-1], "seconds": end - start, "ttft": first[0] - start}
+    return {
+        "tokens": tokens[-1],
+        "seconds": end - start,
+        "ttft": stamps[0] - start,
+        "decode_seconds": stamps[-1] - stamps[0],
+        "text": "".join(text),
+    }
 
 
 async def api_answer(agent: Any) -> dict[str, float]:
@@ -133,6 +148,46 @@ def end_to_end(reps: int, max_tokens: int) -> dict[str, list[dict[str, float]]]:
     return runs
 
 
+def cli_stream(max_tokens: int) -> tuple[float, str]:
+    """(seconds from the first to the last token on stdout, the text) of one CLI answer."""
+    command = [str(ROOT / ".venv" / "bin" / "fluent-ai"), "chat", "-m", "local", "-t", "0"]
+    command += ["--max-tokens", str(max_tokens), PROMPT]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    first = last = 0.0
+    out = bytearray()
+    while piece := os.read(process.stdout.fileno(), 65536):
+        now = time.perf_counter()
+        if piece.strip():
+            first = first or now
+            last = now
+        out += piece
+    if process.wait() != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} exited with {process.returncode}")
+    return last - first, out.decode().strip()
+
+
+def streamed(reps: int, max_tokens: int) -> dict[str, list[dict[str, float]]]:
+    """Generation rate seen by the user: first to last streamed token, fresh processes."""
+    direct = [str(ROOT / ".venv" / "bin" / "python"), __file__, "--once"]
+    direct += ["--max-tokens", str(max_tokens)]
+    names = ("xllamacpp direct (fresh process)", "fluent-ai chat -m local (stdout)")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for _ in range(reps):
+        done = subprocess.run(direct, capture_output=True, text=True, check=True)
+        reference = json.loads(done.stdout)
+        cli_seconds, cli_text = cli_stream(max_tokens)
+        if cli_text != reference["text"].strip():
+            raise RuntimeError(
+                "the CLI's greedy answer differs from xllamacpp's: "
+                f"{cli_text[:80]!r} vs {reference['text'][:80]!r}"
+            )
+        tokens = float(reference["tokens"])
+        runs[names[0]].append({"tokens": tokens - 1, "seconds": reference["decode_seconds"]})
+        runs[names[1]].append({"tokens": tokens - 1, "seconds": cli_seconds})
+    return runs
+
+
 def summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
     out = {}
     for name, values in runs.items():
@@ -180,6 +235,7 @@ def main() -> None:
     info = machine()
     inside = summary(asyncio.run(in_process(args.reps, args.max_tokens)))
     outside = summary(end_to_end(args.reps, args.max_tokens))
+    through_cli = summary(streamed(args.reps, args.max_tokens))
     print(f"command: `{command_line()}`\n")
     print(f"machine: {machine_line(info)}\n")
     print(
@@ -190,9 +246,20 @@ def main() -> None:
     print_table(
         "End to end (spawn, load, answer, exit)", outside, "xllamacpp direct (fresh process)"
     )
+    print_table(
+        "Streamed through the CLI (first to last token; tokens counted from the second)",
+        through_cli,
+        "xllamacpp direct (fresh process)",
+    )
     save(
         "local_model",
-        {"machine": info, "command": command_line(), "in_process": inside, "end_to_end": outside},
+        {
+            "machine": info,
+            "command": command_line(),
+            "in_process": inside,
+            "end_to_end": outside,
+            "streamed": through_cli,
+        },
         args.json,
     )
 

@@ -45,6 +45,12 @@ BENCHES = (
     Bench("client_overhead", "Q1 Client overhead", "client_overhead.py", ("--reps", "5")),
     Bench("startup", "Q2 Import and start-up", "startup.py", ("--reps", "20")),
     Bench("gateway", "Q3 Gateway overhead", "gateway.py", ("--reps", "3", "--seconds", "1.5")),
+    Bench(
+        "gateway_cost",
+        "Q3 Where the gateway's added time goes",
+        "gateway_cost.py",
+        ("--reps", "5", "--requests", "300"),
+    ),
     Bench("local_model", "Q4 Embedded model", "local_model.py", ("--reps", "5")),
     Bench(
         "memory_compare",
@@ -169,6 +175,13 @@ def main() -> None:
         f"Written by `{command}` (`benchmarks/report.py`) in {minutes:.0f} min, started on: "
         f"{machine_line(started)}."
     )
+    if args.only and not args.render_only:
+        origin = (
+            f"Sections {', '.join(args.only)} re-run by `benchmarks/report.py --only "
+            f"{' '.join(args.only)}` in {minutes:.0f} min, started on: {machine_line(started)}; "
+            "the others are kept from the last `make bench` run, each with its own command, "
+            "machine, load and date."
+        )
     if args.render_only:
         origin = (
             f"Rendered by `benchmarks/report.py --render-only` on {started['date']} from the "

@@ -72,21 +72,7 @@ def targets_table(results: Path) -> list[str]:
     else:
         rows.append("| `import fluent_ai` <= 150 ms | not run | - |")
     if data := _load(results, "local_model"):
-        cells, ok = [], True
-        for key, base in (
-            ("in_process", "xllamacpp direct"),
-            ("end_to_end", "xllamacpp direct (fresh process)"),
-        ):
-            table = data[key]
-            for name, row in table.items():
-                if name != base:
-                    ratio = row["tokens_per_s"] / table[base]["tokens_per_s"]
-                    ok = ok and ratio >= 0.95
-                    cells.append(f"{name} {ratio:.3f}x")
-        rows.append(
-            f"| embedded model within 5% of xllamacpp direct | {', '.join(cells)} | "
-            f"{_verdict(ok)} |"
-        )
+        rows.append(_local_model_row(data))
     else:
         rows.append("| embedded model within 5% of xllamacpp direct | not run | - |")
     if data := _load(results, "gateway"):
@@ -98,6 +84,31 @@ def targets_table(results: Path) -> list[str]:
     else:
         rows.append("| realtime fan-out | not run | - |")
     return rows
+
+
+def _ratios(table: dict[str, Any], base: str) -> dict[str, float]:
+    """tokens/s of every path of one table over its baseline's."""
+    return {
+        name: row["tokens_per_s"] / table[base]["tokens_per_s"]
+        for name, row in table.items()
+        if name != base
+    }
+
+
+def _local_model_row(data: dict[str, Any]) -> str:
+    """Generation rate in process and through the CLI decide; start-up is shown apart."""
+    rates = _ratios(data["in_process"], "xllamacpp direct")
+    if "streamed" in data:
+        rates |= _ratios(data["streamed"], "xllamacpp direct (fresh process)")
+    wall = _ratios(data["end_to_end"], "xllamacpp direct (fresh process)")
+    cells = [f"{name} {ratio:.3f}x" for name, ratio in rates.items()]
+    cells += [f"{name}, spawn to exit with start-up, {ratio:.3f}x" for name, ratio in wall.items()]
+    ok = all(ratio >= 0.95 for ratio in rates.values())
+    wall_ok = all(ratio >= 0.95 for ratio in wall.values())
+    return (
+        f"| embedded model within 5% of xllamacpp direct | {', '.join(cells)} | "
+        f"tokens/s: {_verdict(ok)} (spawn to exit: {_verdict(wall_ok)}) |"
+    )
 
 
 def _added(summary: dict[str, Any], name: str, rates: list[str]) -> dict[str, tuple[float, float]]:
