@@ -91,11 +91,14 @@ def startup_chart(data: dict[str, Any], out: Path) -> Path:
 
 
 def local_chart(data: dict[str, Any], out: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 2.8))
-    for ax, key, title in (
-        (axes[0], "in_process", "in one process"),
-        (axes[1], "end_to_end", "end to end (fresh process)"),
-    ):
+    panels = [
+        ("in_process", "in one process"),
+        ("streamed", "streamed through the CLI (first to last token)"),
+        ("end_to_end", "spawn to exit (with start-up)"),
+    ]
+    panels = [(key, title) for key, title in panels if key in data]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 2.8))
+    for ax, (key, title) in zip(axes, panels, strict=True):
         rows = data[key]
         _bars(ax, list(rows), [r["tokens_per_s"] for r in rows.values()], title, "tokens/s")
     fig.tight_layout()

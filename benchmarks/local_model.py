@@ -13,9 +13,10 @@ same prompt, greedy (temperature 0), at most ``--max-tokens`` tokens, streamed.
   tokens/s there includes each side's start-up (imports, model load).
 - Streamed through the CLI, interleaved fresh processes: the generation rate a user of
   ``fluent-ai chat -m local`` sees, i.e. (tokens - 1) / seconds from the first to the last
-  token written to its stdout (a pipe; the CLI flushes every chunk), vs the same span
-  between the first and last streamed chunk of ``--once``. The token count is the direct
-  run's (greedy decoding: the CLI's text must be the same, or the run fails).
+  token written to its stdout (a pipe; the CLI flushes every chunk), vs ``--once --echo``,
+  which writes every streamed piece to stdout the same way; this script times both from
+  the reading end. The token count is the direct run's (greedy decoding: the CLI's text
+  must be the same, or the run fails).
 
 Run: ``.venv/bin/python benchmarks/local_model.py [--reps 5] [--max-tokens 128] [--json PATH]``
 """
@@ -57,8 +58,11 @@ def direct_server(path: str) -> Any:
     return xllamacpp.Server(params)
 
 
-def direct_answer(server: Any, max_tokens: int) -> dict[str, float]:
-    """One streamed answer through the callback API (blocking; runs on this thread)."""
+def direct_answer(server: Any, max_tokens: int, echo: bool = False) -> dict[str, Any]:
+    """One streamed answer through the callback API (blocking; runs on this thread).
+
+    ``echo`` writes every piece of text to stdout as it arrives (flushed), as the CLI does.
+    """
     body = {
         "model": "smollm2-135m-instruct",
         "messages": [{"role": "user", "content": PROMPT}],
@@ -78,6 +82,9 @@ def direct_answer(server: Any, max_tokens: int) -> dict[str, float]:
         if content:
             stamps.append(time.perf_counter())
             text.append(content)
+            if echo:
+                sys.stdout.write(content)
+                sys.stdout.flush()
         usage = payload.get("usage")
         if usage:
             tokens.append(int(usage["completion_tokens"]))
@@ -148,12 +155,12 @@ def end_to_end(reps: int, max_tokens: int) -> dict[str, list[dict[str, float]]]:
     return runs
 
 
-def cli_stream(max_tokens: int) -> tuple[float, str]:
-    """(seconds from the first to the last token on stdout, the text) of one CLI answer."""
-    command = [str(ROOT / ".venv" / "bin" / "fluent-ai"), "chat", "-m", "local", "-t", "0"]
-    command += ["--max-tokens", str(max_tokens), PROMPT]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE)
+def stdout_stream(command: list[str]) -> tuple[float, str, str]:
+    """(seconds from the first to the last token read from ``command``'s stdout, that
+    text, its stderr) of one run; both sides of the comparison are read this same way."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None
+    assert process.stderr is not None
     first = last = 0.0
     out = bytearray()
     while piece := os.read(process.stdout.fileno(), 65536):
@@ -162,29 +169,33 @@ def cli_stream(max_tokens: int) -> tuple[float, str]:
             first = first or now
             last = now
         out += piece
+    errors = process.stderr.read().decode()
     if process.wait() != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} exited with {process.returncode}")
-    return last - first, out.decode().strip()
+        raise RuntimeError(f"{' '.join(command[:4])} exited with {process.returncode}: {errors}")
+    return last - first, out.decode().strip(), errors
 
 
 def streamed(reps: int, max_tokens: int) -> dict[str, list[dict[str, float]]]:
     """Generation rate seen by the user: first to last streamed token, fresh processes."""
-    direct = [str(ROOT / ".venv" / "bin" / "python"), __file__, "--once"]
+    direct = [str(ROOT / ".venv" / "bin" / "python"), __file__, "--once", "--echo"]
     direct += ["--max-tokens", str(max_tokens)]
+    cli = [str(ROOT / ".venv" / "bin" / "fluent-ai"), "chat", "-m", "local", "-t", "0"]
+    cli += ["--max-tokens", str(max_tokens), PROMPT]
     names = ("xllamacpp direct (fresh process)", "fluent-ai chat -m local (stdout)")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-    for _ in range(reps):
-        done = subprocess.run(direct, capture_output=True, text=True, check=True)
-        reference = json.loads(done.stdout)
-        cli_seconds, cli_text = cli_stream(max_tokens)
-        if cli_text != reference["text"].strip():
+    for rep in range(reps):
+        timed: dict[str, tuple[float, str, str]] = {}
+        for name, command in sorted(zip(names, (direct, cli), strict=True), reverse=rep % 2 == 1):
+            timed[name] = stdout_stream(command)
+        reference = json.loads(timed[names[0]][2].strip().splitlines()[-1])
+        if timed[names[1]][1] != timed[names[0]][1]:
             raise RuntimeError(
                 "the CLI's greedy answer differs from xllamacpp's: "
-                f"{cli_text[:80]!r} vs {reference['text'][:80]!r}"
+                f"{timed[names[1]][1][:80]!r} vs {timed[names[0]][1][:80]!r}"
             )
         tokens = float(reference["tokens"])
-        runs[names[0]].append({"tokens": tokens - 1, "seconds": reference["decode_seconds"]})
-        runs[names[1]].append({"tokens": tokens - 1, "seconds": cli_seconds})
+        for name in names:
+            runs[name].append({"tokens": tokens - 1, "seconds": timed[name][0]})
     return runs
 
 
@@ -222,13 +233,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--once", action="store_true", help="internal: one direct answer, JSON")
+    parser.add_argument(
+        "--echo", action="store_true", help="internal: --once streams text, JSON on stderr"
+    )
     parser.add_argument("--json", help="also write the results here (default benchmarks/results/)")
     args = parser.parse_args()
     if args.once:
         from fluent_ai.providers.local import find_default_gguf
 
-        answer = direct_answer(direct_server(str(find_default_gguf())), args.max_tokens)
-        print(json.dumps(answer))
+        answer = direct_answer(direct_server(str(find_default_gguf())), args.max_tokens, args.echo)
+        print(json.dumps(answer), file=sys.stderr if args.echo else sys.stdout)
         # llama.cpp must be idle before its static destructors run (see providers/local.py)
         threading.Event().wait(0.05)
         return

@@ -51,7 +51,7 @@ BENCHES = (
         "gateway_cost.py",
         ("--reps", "5", "--requests", "300"),
     ),
-    Bench("local_model", "Q4 Embedded model", "local_model.py", ("--reps", "5")),
+    Bench("local_model", "Q4 Embedded model", "local_model.py", ("--reps", "9")),
     Bench(
         "memory_compare",
         "Q5 Memory at 100k: ours vs chromadb vs numpy",
