@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import ssl
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 
 from fluent_ai.providers.openai_wire import map_http_error
 from fluent_ai.transport import ClientPool, HttpTransport, Timeouts, TransportConfig
-from fluent_ai.transport.pool import _shared_ssl_context
+from fluent_ai.transport.pool import _shared_ssl_context, with_fallback_cas
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
 from tests.transport.conftest import CHAT, FAST_RETRY, STREAM
 
@@ -163,6 +166,26 @@ async def test_aclose_then_reuse_builds_a_new_client(pool: ClientPool) -> None:
 
 async def test_one_ssl_context_for_the_process(pool: ClientPool) -> None:
     assert _shared_ssl_context() is _shared_ssl_context()
+    assert _shared_ssl_context().verify_mode == ssl.CERT_REQUIRED
+
+
+def test_a_context_without_any_ca_gets_certifis_bundle() -> None:
+    """A slim container has no system CAs: https must still verify (against certifi)."""
+    empty = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    assert empty.cert_store_stats()["x509_ca"] == 0
+    filled = with_fallback_cas(empty)
+    assert filled is empty
+    assert filled.cert_store_stats()["x509_ca"] > 100
+
+
+def test_a_context_with_its_own_ca_is_left_alone() -> None:
+    """One trusted CA (say, a company's) is a choice: the fallback must not widen it."""
+    bundle = Path(certifi.where()).read_text()
+    end = "-----END CERTIFICATE-----"
+    one_ca = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
+    own = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    own.load_verify_locations(cadata=one_ca)
+    assert with_fallback_cas(own).cert_store_stats()["x509_ca"] == 1
 
 
 async def test_semaphore_is_per_key(pool: ClientPool) -> None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     import httpx2
 
-__all__ = ["ClientPool", "Timeouts", "default_pool", "httpx_timeout"]
+__all__ = ["ClientPool", "Timeouts", "default_pool", "httpx_timeout", "with_fallback_cas"]
 
 _USER_AGENT = "fluent-ai/0.1"
 
@@ -81,8 +81,25 @@ def _shared_ssl_context() -> ssl.SSLContext:
         if not _ssl_context:
             import httpx2
 
-            _ssl_context.append(httpx2.create_ssl_context())
+            _ssl_context.append(with_fallback_cas(httpx2.create_ssl_context()))
         return _ssl_context[0]
+
+
+def with_fallback_cas(context: ssl.SSLContext) -> ssl.SSLContext:
+    """``context``, given certifi's CA bundle when it trusts no CA at all.
+
+    httpx2 trusts the system's CAs (or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), which is
+    what a corporate proxy's users need; a slim container without ``ca-certificates`` has
+    none, and every https call would fail verification, so the bundle httpx used to ship
+    (certifi) fills in there.
+    """
+    if context.cert_store_stats()["x509_ca"] == 0:
+        try:
+            import certifi
+        except ImportError:
+            return context
+        context.load_verify_locations(cafile=certifi.where())
+    return context
 
 
 class _LoopState:
