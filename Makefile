@@ -42,7 +42,7 @@ clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
 # Benchmarks against the peers (issue 8): the peers go into their own venv, never .venv.
-# `make bench BENCH_ARGS=--full` runs the larger sizes (1M vectors/messages; slow).
+# `make bench BENCH_ARGS=--full` also runs the PostgreSQL memory store at 100k (slow).
 BENCH_VENV  := .bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS  ?=
