@@ -28,6 +28,7 @@ from fluent_ai.errors import (
     excerpt,
     redact_url,
 )
+from fluent_ai.transport.body import body_chunks, read_body
 from fluent_ai.transport.breaker import BreakerRegistry, CircuitBreaker
 from fluent_ai.transport.contracts import (
     ErrorMapper,
@@ -55,7 +56,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_ERROR_BODY_LIMIT = 64 * 1024
 _JSON_ANSWER_LIMIT = 16 * 1024 * 1024
 
 _DEFAULT_BREAKERS = BreakerRegistry()
@@ -188,13 +188,13 @@ class HttpTransport:
                         if "json" in content_type and "event-stream" not in content_type:
                             # The server ignored the request to stream: pass its whole
                             # answer on as one event named ``json``.
-                            read = self._read_body(response, _JSON_ANSWER_LIMIT)
+                            read = read_body(response, self._failures, _JSON_ANSWER_LIMIT)
                             data = await self._within(read, deadline)
                             delivered = True
                             yield SSEEvent(data, "json")
                             return
                         reader = decoder()
-                        chunks = _body_chunks(response)
+                        chunks = body_chunks(response)
                         async with aclosing(chunks):
                             first = await self._within(self._first_events(chunks, reader), deadline)
                             if first:
@@ -303,7 +303,7 @@ class HttpTransport:
         if response.status_code < 400:
             return response
         try:
-            text = await self._read_body(response)
+            text = await read_body(response, self._failures)
         finally:
             await response.aclose()
         raise self._error_from(response, text)
@@ -334,24 +334,6 @@ class HttpTransport:
                 provider=self.provider,
             )
         return decoder.flush()
-
-    async def _read_body(self, response: httpx2.Response, limit: int = _ERROR_BODY_LIMIT) -> str:
-        """Read at most ``limit`` bytes (64 KiB for errors): never a memory hazard."""
-        import httpx2
-
-        data = bytearray()
-        try:
-            chunks = response.aiter_bytes()
-            async with aclosing(chunks):
-                async for chunk in chunks:
-                    data += chunk
-                    if len(data) >= limit:
-                        break
-        except httpx2.TimeoutException as exc:
-            raise self._failures.timeout(exc) from exc
-        except httpx2.HTTPError as exc:
-            raise self._failures.connection(exc) from exc
-        return data.decode("utf-8", errors="replace")
 
     def _slot(self) -> asyncio.Semaphore:
         """The provider's concurrency limit on the running loop."""
@@ -398,16 +380,3 @@ class HttpTransport:
 
     def _error_from(self, response: httpx2.Response, text: str) -> FluentAIError:
         return self.map_error(response.status_code, response.headers, text)
-
-
-def _body_chunks(response: httpx2.Response) -> AsyncGenerator[bytes, None]:
-    """The body's bytes as they arrive: raw when the upstream did not compress them.
-
-    ``aiter_bytes`` wraps ``aiter_raw`` in a decoder and a re-chunker that do nothing for
-    an uncompressed body but still cost a generator step per network read (measured: about
-    a microsecond per streamed chunk).
-    """
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        return response.aiter_raw()
-    return response.aiter_bytes()
