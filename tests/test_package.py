@@ -10,7 +10,7 @@ import pytest
 
 import fluent_ai
 
-HEAVY = ("httpx", "pydantic", "pydantic_settings", "jinja2", "xllamacpp", "rich", "typer")
+HEAVY = ("httpx", "httpx2", "pydantic", "pydantic_settings", "jinja2", "xllamacpp", "rich", "typer")
 
 
 def test_import_does_not_load_heavy_dependencies() -> None:
