@@ -42,6 +42,14 @@ def _bars(ax: Any, labels: list[str], values: list[float], title: str, unit: str
         ax.text(value, i, f" {value:,.3g}", va="center", fontsize=8)
 
 
+def _save(fig: Any, path: Path) -> Path:
+    """Lay out, write (90 dpi) and close ``fig``; the path it was written to."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def client_charts(data: dict[str, Any], out: Path) -> list[Path]:
     summary: dict[str, dict[str, float]] = data["summary"]
     clients = list(summary)
@@ -52,10 +60,7 @@ def client_charts(data: dict[str, Any], out: Path) -> list[Path]:
         ratios = [summary[c][key] / base[key] if base.get(key) else 0.0 for c in clients]
         _bars(ax, clients, ratios, f"requests/s at concurrency {level}", "ratio to raw httpx")
         ax.axvline(0.9, color="#c0392b", linewidth=0.8, linestyle="--")
-    fig.tight_layout()
-    first = out / "client_requests.png"
-    fig.savefig(first, dpi=90)
-    plt.close(fig)
+    first = _save(fig, out / "client_requests.png")
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     chunk_ratio = [
         summary[c]["chunks_per_s"] / base["chunks_per_s"] if base else 0.0 for c in clients
@@ -64,10 +69,7 @@ def client_charts(data: dict[str, Any], out: Path) -> list[Path]:
     axes[0].axvline(0.9, color="#c0392b", linewidth=0.8, linestyle="--")
     added = [summary[c]["ttft_ms"] - base.get("ttft_ms", 0.0) for c in clients]
     _bars(axes[1], clients, added, "added time to first token", "ms over raw httpx")
-    fig.tight_layout()
-    second = out / "client_streaming.png"
-    fig.savefig(second, dpi=90)
-    plt.close(fig)
+    second = _save(fig, out / "client_streaming.png")
     return [first, second]
 
 
@@ -83,11 +85,7 @@ def startup_chart(data: dict[str, Any], out: Path) -> Path:
     )
     ax.set_xscale("log")
     ax.axvline(150, color="#c0392b", linewidth=0.8, linestyle="--")
-    fig.tight_layout()
-    path = out / "startup.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "startup.png")
 
 
 def local_chart(data: dict[str, Any], out: Path) -> Path:
@@ -101,11 +99,7 @@ def local_chart(data: dict[str, Any], out: Path) -> Path:
     for ax, (key, title) in zip(axes, panels, strict=True):
         rows = data[key]
         _bars(ax, list(rows), [r["tokens_per_s"] for r in rows.values()], title, "tokens/s")
-    fig.tight_layout()
-    path = out / "local_model.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "local_model.png")
 
 
 def memory_chart(data: dict[str, Any], out: Path) -> Path:
@@ -117,11 +111,7 @@ def memory_chart(data: dict[str, Any], out: Path) -> Path:
     _bars(axes[2], names, [summary[n]["insert_per_s"] for n in names], "insert", "vectors/s, log")
     axes[2].set_xscale("log")
     fig.suptitle(f"{data['n']:,} vectors", fontsize=10)
-    fig.tight_layout()
-    path = out / f"memory_{data['n']}.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out / f"memory_{data['n']}.png")
 
 
 def gateway_chart(data: dict[str, Any], out: Path) -> Path:
@@ -143,11 +133,7 @@ def gateway_chart(data: dict[str, Any], out: Path) -> Path:
         _bars(ax, labels, [max(v, 0.01) for v in values], title, "ms over direct, log scale")
         ax.set_xscale("log")
         ax.axvline(1.0, color="#c0392b", linewidth=0.8, linestyle="--")
-    fig.tight_layout()
-    path = out / "gateway.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "gateway.png")
 
 
 def fanout_chart(data: dict[str, Any], out: Path) -> Path:
@@ -166,11 +152,7 @@ def fanout_chart(data: dict[str, Any], out: Path) -> Path:
     for ax, key in ((axes[0], "delivered_per_s"), (axes[1], "p99_ms")):
         for i, row in enumerate(rows):
             ax.text(row[key], i, f" {row[key]:,.0f}", va="center", fontsize=8)
-    fig.tight_layout()
-    path = out / "realtime_fanout.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "realtime_fanout.png")
 
 
 def draw_all(results: Path, out: Path) -> list[Path]:

@@ -80,7 +80,23 @@ def stop_process(process: subprocess.Popen[Any], grace: float = 15.0) -> None:
             process.wait()
 
 
-class FluentServe:
+class _Served:
+    """A server process this script started; leaving the ``with`` block stops it."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._process is not None:
+            stop_process(self._process)
+            self._process = None
+
+
+class FluentServe(_Served):
     """``fluent-ai serve --port 0`` in a child process: ``with FluentServe(home, env) as s:``.
 
     Its stderr goes to a file (a pipe nobody reads would stall the server once full);
@@ -125,16 +141,6 @@ class FluentServe:
             raise RuntimeError(f"fluent-ai serve ({self.name}) is not running")
         return self._process.pid
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-            self._process = None
-
 
 def create_key(home: Path, name: str, scopes: str = "chat") -> str:
     """A new API key (no rpm / tpm limit) via ``fluent-ai keys create`` in ``home``."""
@@ -163,7 +169,7 @@ def free_port() -> int:
         return port
 
 
-class LiteLLMProxy:
+class LiteLLMProxy(_Served):
     """``litellm --config`` from ``.bench-venv`` with one model on the upstream."""
 
     KEY = "sk-litellm-bench"
@@ -200,16 +206,6 @@ class LiteLLMProxy:
         self.__exit__(None, None, None)
         tail = self.log.read_text(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"litellm proxy did not start: {' / '.join(tail)}")
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-            self._process = None
 
 
 # -- the load generator (a process of its own: ``gateway.py --load SPEC``) ---------------
